@@ -1,0 +1,29 @@
+// Package logs holds the vocabulary shared by every part of the logs service:
+// the log [Entry] with exactly the fields and JSON names of the Logs API, the
+// severity [Level], and the closed set of error codes returned by [Code].
+//
+// The service itself is split into packages that import downward only:
+//
+//	logs          Entry, Level, errors (this package; no heavy imports)
+//	logquery      Filter: parsing, validation, in-memory Match
+//	logstore      Store interface; bunstore (PostgreSQL, SQLite); storetest
+//	logstream     live tail: Broadcaster and the SSE writer
+//	logexport     asynchronous export jobs into gocloud.dev/blob buckets
+//	loghttp       the HTTP API on gorilla/mux; loghttp/jwtauth verifies tokens
+//	cmd/logsd     the daemon
+//
+// # Errors
+//
+// Every package of the service wraps its errors so that [Code] maps them to
+// one of the codes below, for example
+//
+//	fmt.Errorf("bunstore: query: %w: %w", logs.ErrInvalid, err)
+//
+// An error that carries no code is [CodeInternal]. A [FieldError] names the
+// input field that is wrong; [FieldOf] finds it in a chain.
+//
+// # Concurrency
+//
+// The types of this package are plain values; an Entry must not be mutated
+// while another goroutine reads it.
+package logs
