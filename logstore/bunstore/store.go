@@ -1,0 +1,608 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
+)
+
+var _ logstore.Store = (*Store)(nil)
+
+// Options configure a Store. A nil *Options means the defaults.
+type Options struct {
+	// Logger receives the store's own events (LISTEN reconnects, skipped
+	// search index). Default: slog.Default().
+	Logger *slog.Logger
+	// NoSearchIndex skips the trigram search index on PostgreSQL. The index
+	// makes search fast on large tenants and costs ingest throughput.
+	NoSearchIndex bool
+	// ScanBatch is the number of rows Scan reads per query. Default 2000.
+	ScanBatch int
+	// Now is the clock used for missing createdAt values. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is a logstore.Store on a bun database.
+type Store struct {
+	db     *bun.DB
+	pg     bool
+	log    *slog.Logger
+	opts   Options
+	closed chan struct{}
+
+	parts sync.Map // PostgreSQL partitions known to exist: "p202611" -> true
+
+	mu       sync.Mutex
+	watchers map[chan struct{}]struct{}
+	listenOn bool
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+	bg       context.Context
+}
+
+// Open connects to url, runs the migrations, and returns the Store.
+func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
+	var sqldb *sql.DB
+	var db *bun.DB
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		var err error
+		if sqldb, err = sql.Open("pgx", url); err != nil {
+			return nil, fmt.Errorf("bunstore: open: %w: %w", logs.ErrInvalid, err)
+		}
+		sqldb.SetMaxOpenConns(32)
+		sqldb.SetMaxIdleConns(16)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		db = bun.NewDB(sqldb, pgdialect.New())
+	case strings.HasPrefix(url, "sqlite://"):
+		path := strings.TrimPrefix(url, "sqlite://")
+		if path == "" {
+			return nil, fmt.Errorf("bunstore: open %q: %w: no file path", url, logs.ErrInvalid)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("bunstore: open: %w: %w", logs.ErrUnavailable, err)
+		}
+		dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		var err error
+		if sqldb, err = sql.Open(sqliteshim.ShimName, dsn); err != nil {
+			return nil, fmt.Errorf("bunstore: open: %w: %w", logs.ErrInvalid, err)
+		}
+		sqldb.SetMaxOpenConns(8)
+		sqldb.SetMaxIdleConns(8)
+		db = bun.NewDB(sqldb, sqlitedialect.New())
+	default:
+		return nil, fmt.Errorf("bunstore: open: %w: database URL must start with postgres://, postgresql:// or sqlite://", logs.ErrInvalid)
+	}
+	s := New(db, opts)
+	if err := s.ping(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New wraps an open bun database (PostgreSQL through pgx, or SQLite). It
+// does not migrate; call Migrate. Close closes db.
+func New(db *bun.DB, opts *Options) *Store {
+	s := &Store{db: db, closed: make(chan struct{}), watchers: map[chan struct{}]struct{}{}}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Logger == nil {
+		s.opts.Logger = slog.Default()
+	}
+	if s.opts.ScanBatch <= 0 {
+		s.opts.ScanBatch = 2000
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	s.log = s.opts.Logger
+	s.pg = db.Dialect().Name().String() == "pg"
+	s.bg, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// DB returns the underlying database, for components that keep their own
+// tables beside the log (export jobs, stream tickets).
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Dialect returns "pg" or "sqlite".
+func (s *Store) Dialect() string {
+	if s.pg {
+		return "pg"
+	}
+	return "sqlite"
+}
+
+func (s *Store) ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return s.wrap("ping", err)
+	}
+	return nil
+}
+
+// Close stops the LISTEN goroutine, closes every Watch channel and the
+// database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	select {
+	case <-s.closed:
+		s.mu.Unlock()
+		return nil
+	default:
+	}
+	close(s.closed)
+	s.cancel()
+	s.mu.Unlock()
+	s.wg.Wait()
+	return s.db.Close()
+}
+
+// wrap classifies a database error at the store boundary.
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	select {
+	case <-s.closed:
+		return fmt.Errorf("bunstore: %s: %w: store closed: %w", op, logs.ErrUnavailable, err)
+	default:
+	}
+	var pgErr *pgconn.PgError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("bunstore: %s: %w", op, err)
+	case errors.Is(err, sql.ErrConnDone), errors.As(err, &netErr):
+		return fmt.Errorf("bunstore: %s: %w: %w", op, logs.ErrUnavailable, err)
+	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300"):
+		return fmt.Errorf("bunstore: %s: %w: %w", op, logs.ErrUnavailable, err)
+	case strings.Contains(err.Error(), "database is locked"), strings.Contains(err.Error(), "SQLITE_BUSY"):
+		return fmt.Errorf("bunstore: %s: %w: %w", op, logs.ErrUnavailable, err)
+	}
+	return fmt.Errorf("bunstore: %s: %w: %w", op, logs.ErrInternal, err)
+}
+
+// --- Append --------------------------------------------------------------
+
+const insertChunk = 500
+
+// Append implements logstore.Store.
+func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry) ([]logs.Entry, error) {
+	out, err := logstore.Prepare(tenant, entries, s.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("bunstore: append: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	metas := make([]string, len(out))
+	for i := range out {
+		b, err := logs.EncodeMetadata(out[i].Metadata)
+		if err != nil {
+			fe := err.(*logs.FieldError)
+			return nil, fmt.Errorf("bunstore: append: %w", logs.Invalid(fmt.Sprintf("logs[%d].%s", i, fe.Field), "%s", fe.Msg))
+		}
+		metas[i] = string(b)
+	}
+	if s.pg {
+		if err := s.ensurePartitions(ctx, out); err != nil {
+			return nil, err
+		}
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		skip, err := s.existing(ctx, tx, tenant, out)
+		if err != nil {
+			return err
+		}
+		var q strings.Builder
+		args := make([]any, 0, insertChunk*8)
+		flush := func() error {
+			if len(args) == 0 {
+				return nil
+			}
+			if s.pg {
+				q.WriteString(" ON CONFLICT DO NOTHING")
+			} else {
+				q.WriteString(" ON CONFLICT (tenant_id, id) DO NOTHING")
+			}
+			_, err := tx.ExecContext(ctx, q.String(), args...)
+			q.Reset()
+			args = args[:0]
+			return err
+		}
+		for i, e := range out {
+			if skip[e.ID] {
+				continue
+			}
+			skip[e.ID] = true // a batch that names one id twice stores it once
+			if len(args) == 0 {
+				q.WriteString("INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata) VALUES ")
+			} else {
+				q.WriteString(", ")
+			}
+			if s.pg {
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?::jsonb)")
+			} else {
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			}
+			args = append(args, tenant, e.ID, s.timeArg(e.CreatedAt), string(e.Level), e.Source, e.Message, logquery.Fold(e.Message), metas[i])
+			if len(args) >= insertChunk*8 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if s.pg {
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify('log_entries', '')")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, s.wrap("append", err)
+	}
+	s.poke()
+	return out, nil
+}
+
+// existing returns the writer-given ids of the batch that the tenant already
+// has. ON CONFLICT alone does not cover PostgreSQL, where the key includes
+// created_at (the partition key).
+func (s *Store) existing(ctx context.Context, tx bun.Tx, tenant string, es []logs.Entry) (map[string]bool, error) {
+	skip := map[string]bool{}
+	if !s.pg {
+		return skip, nil
+	}
+	ids := make([]string, 0, len(es))
+	for _, e := range es {
+		ids = append(ids, e.ID)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id::text FROM log_entries WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		skip[id] = true
+	}
+	return skip, rows.Err()
+}
+
+// timeArg is a created_at value as the dialect stores it: timestamptz on
+// PostgreSQL, integer microseconds since the epoch on SQLite.
+func (s *Store) timeArg(t time.Time) any {
+	if s.pg {
+		return t.UTC()
+	}
+	return t.UnixMicro()
+}
+
+// --- Reading -------------------------------------------------------------
+
+const selectCols = "id, tenant_id, created_at, level, source, message, metadata"
+
+func (s *Store) cols() string {
+	if s.pg {
+		return "id::text, tenant_id, created_at, level, source, message, metadata::text"
+	}
+	return selectCols
+}
+
+// where renders the conditions of f (and snap) for tenant.
+func (s *Store) where(tenant string, f logquery.Filter, snap logstore.Snapshot) (string, []any, error) {
+	conds := []string{"tenant_id = ?"}
+	args := []any{tenant}
+	if f.Level != "" {
+		conds = append(conds, "level = ?")
+		args = append(args, string(f.Level))
+	}
+	if f.Source != "" {
+		conds = append(conds, "source = ?")
+		args = append(args, f.Source)
+	}
+	if !f.Start.IsZero() {
+		conds = append(conds, "created_at >= ?")
+		args = append(args, s.timeArg(f.Start))
+	}
+	if !f.End.IsZero() {
+		conds = append(conds, "created_at <= ?")
+		args = append(args, s.timeArg(f.End))
+	}
+	for _, t := range logquery.Terms(f.Search) {
+		if s.pg {
+			conds = append(conds, `message_fold LIKE ? ESCAPE '\'`)
+			args = append(args, "%"+escapeLike(t)+"%")
+		} else {
+			conds = append(conds, "instr(message_fold, ?) > 0")
+			args = append(args, t)
+		}
+	}
+	if snap != "" {
+		c, a, err := s.snapshotCond(snap)
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, c)
+		args = append(args, a)
+	}
+	return strings.Join(conds, " AND "), args, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Query implements logstore.Store.
+func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (logstore.Page, error) {
+	f = f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		return logstore.Page{}, fmt.Errorf("bunstore: query: %w", err)
+	}
+	where, args, err := s.where(tenant, f, "")
+	if err != nil {
+		return logstore.Page{}, err
+	}
+	var page logstore.Page
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM log_entries WHERE "+where, args...).Scan(&page.Total); err != nil {
+		return logstore.Page{}, s.wrap("count", err)
+	}
+	if int64(f.Offset()) >= page.Total {
+		page.Entries = []logs.Entry{}
+		return page, nil
+	}
+	q := "SELECT " + s.cols() + " FROM log_entries WHERE " + where +
+		" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+	page.Entries, err = s.queryEntries(ctx, q, append(args, f.Limit, f.Offset())...)
+	if err != nil {
+		return logstore.Page{}, s.wrap("query", err)
+	}
+	return page, nil
+}
+
+// Count implements logstore.Store.
+func (s *Store) Count(ctx context.Context, tenant string, f logquery.Filter, snap logstore.Snapshot) (int64, error) {
+	if err := f.Validate(); err != nil {
+		return 0, fmt.Errorf("bunstore: count: %w", err)
+	}
+	where, args, err := s.where(tenant, f, snap)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM log_entries WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, s.wrap("count", err)
+	}
+	return n, nil
+}
+
+// Scan implements logstore.Store with keyset batches on (created_at, id).
+func (s *Store) Scan(ctx context.Context, tenant string, f logquery.Filter, snap logstore.Snapshot) iter.Seq2[logs.Entry, error] {
+	return func(yield func(logs.Entry, error) bool) {
+		if err := f.Validate(); err != nil {
+			yield(logs.Entry{}, fmt.Errorf("bunstore: scan: %w", err))
+			return
+		}
+		where, args, err := s.where(tenant, f, snap)
+		if err != nil {
+			yield(logs.Entry{}, err)
+			return
+		}
+		var last *logs.Entry
+		for {
+			q := "SELECT " + s.cols() + " FROM log_entries WHERE " + where
+			a := append([]any(nil), args...)
+			if last != nil {
+				q += " AND (created_at, id) < (?, ?)"
+				a = append(a, s.timeArg(last.CreatedAt), last.ID)
+			}
+			q += " ORDER BY created_at DESC, id DESC LIMIT ?"
+			a = append(a, s.opts.ScanBatch)
+			batch, err := s.queryEntries(ctx, q, a...)
+			if err != nil {
+				yield(logs.Entry{}, s.wrap("scan", err))
+				return
+			}
+			for _, e := range batch {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if len(batch) < s.opts.ScanBatch {
+				return
+			}
+			last = &batch[len(batch)-1]
+		}
+	}
+}
+
+func (s *Store) queryEntries(ctx context.Context, q string, args ...any) ([]logs.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []logs.Entry{}
+	for rows.Next() {
+		e, err := s.scanEntry(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (s *Store) scanEntry(r scanner, extra ...any) (logs.Entry, error) {
+	var e logs.Entry
+	var level, md string
+	var created any
+	if s.pg {
+		created = new(time.Time)
+	} else {
+		created = new(int64)
+	}
+	dest := append(extra, &e.ID, &e.TenantID, created, &level, &e.Source, &e.Message, &md)
+	if err := r.Scan(dest...); err != nil {
+		return e, err
+	}
+	e.Level = logs.Level(level)
+	if s.pg {
+		e.CreatedAt = created.(*time.Time).UTC()
+	} else {
+		e.CreatedAt = time.UnixMicro(*created.(*int64)).UTC()
+	}
+	if md != "" && md != "{}" {
+		dec := json.NewDecoder(strings.NewReader(md))
+		dec.UseNumber()
+		if err := dec.Decode(&e.Metadata); err != nil {
+			return e, fmt.Errorf("metadata of %s: %w", e.ID, err)
+		}
+	}
+	if e.Metadata == nil {
+		e.Metadata = map[string]any{}
+	}
+	return e, nil
+}
+
+// --- Snapshots and cursors ----------------------------------------------
+
+var pgSnapshotRE = regexp.MustCompile(`^[0-9]{1,20}:[0-9]{1,20}:([0-9]{1,20}(,[0-9]{1,20})*)?$`)
+
+// Snapshot implements logstore.Store. On PostgreSQL it is "pg:" and
+// pg_current_snapshot(); on SQLite "sqlite:" and the last row id.
+func (s *Store) Snapshot(ctx context.Context) (logstore.Snapshot, error) {
+	var v string
+	q := "SELECT pg_current_snapshot()::text"
+	if !s.pg {
+		q = "SELECT CAST(coalesce(max(seq), 0) AS TEXT) FROM log_entries"
+	}
+	if err := s.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+		return "", s.wrap("snapshot", err)
+	}
+	return logstore.Snapshot(s.Dialect() + ":" + v), nil
+}
+
+func (s *Store) snapshotCond(snap logstore.Snapshot) (string, any, error) {
+	v, ok := strings.CutPrefix(string(snap), s.Dialect()+":")
+	bad := fmt.Errorf("bunstore: snapshot %.40q: %w", snap, logs.ErrInvalid)
+	if !ok {
+		return "", nil, bad
+	}
+	if s.pg {
+		if len(v) > 1<<16 || !pgSnapshotRE.MatchString(v) {
+			return "", nil, bad
+		}
+		return "pg_visible_in_snapshot(xid, CAST(? AS pg_snapshot))", v, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return "", nil, bad
+	}
+	return "seq <= ?", n, nil
+}
+
+// Head implements logstore.Store.
+func (s *Store) Head(ctx context.Context) (logstore.Cursor, error) {
+	if s.pg {
+		var x string
+		if err := s.db.QueryRowContext(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text").Scan(&x); err != nil {
+			return logstore.Cursor{}, s.wrap("head", err)
+		}
+		e, err := strconv.ParseUint(x, 10, 64)
+		if err != nil {
+			return logstore.Cursor{}, s.wrap("head", err)
+		}
+		return logstore.Cursor{Epoch: e}, nil
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM log_entries").Scan(&n); err != nil {
+		return logstore.Cursor{}, s.wrap("head", err)
+	}
+	return logstore.Cursor{Seq: n}, nil
+}
+
+// After implements logstore.Store.
+func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor, limit int) ([]logstore.Record, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var q string
+	var args []any
+	if s.pg {
+		q = "SELECT xid::text, seq, " + s.cols() + " FROM log_entries WHERE (xid, seq) > (CAST(? AS xid8), ?) AND xid < pg_snapshot_xmin(pg_current_snapshot())"
+		args = []any{strconv.FormatUint(after.Epoch, 10), after.Seq}
+	} else {
+		q = "SELECT '0', seq, " + selectCols + " FROM log_entries WHERE seq > ?"
+		args = []any{after.Seq}
+	}
+	if tenant != "" {
+		q += " AND tenant_id = ?"
+		args = append(args, tenant)
+	}
+	if s.pg {
+		q += " ORDER BY xid, seq LIMIT ?"
+	} else {
+		q += " ORDER BY seq LIMIT ?"
+	}
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.wrap("after", err)
+	}
+	defer rows.Close()
+	var out []logstore.Record
+	for rows.Next() {
+		var r logstore.Record
+		var epoch string
+		e, err := s.scanEntry(rows, &epoch, &r.Cursor.Seq)
+		if err != nil {
+			return nil, s.wrap("after", err)
+		}
+		if r.Cursor.Epoch, err = strconv.ParseUint(epoch, 10, 64); err != nil {
+			return nil, s.wrap("after", err)
+		}
+		r.Entry = e
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("after", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,585 @@
+// Package storetest is the conformance suite of logstore.Store: every
+// implementation runs [Run] and passes it, on every database it supports.
+//
+// Each behaviour is a subtest with a fresh harness (a new, empty store), so
+// subtests never see each other's entries.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
+)
+
+// Harness is one fresh store under test.
+type Harness struct {
+	Store logstore.Store
+	// Exec runs a raw SQL statement against the store's database, for the
+	// immutability checks. It must return the database's error.
+	Exec func(ctx context.Context, query string) error
+}
+
+// Run runs the conformance suite. newHarness must return a store on an
+// empty database; the suite closes it.
+func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h Harness)
+	}{
+		{"AppendAssignsIDsAndTimes", testAppendAssigns},
+		{"AppendValidatesAtomically", testAppendValidates},
+		{"FiltersAloneAndCombined", testFilters},
+		{"InclusiveBoundsAndBareDates", testBounds},
+		{"Search", testSearch},
+		{"PagingOverEqualTimestamps", testPaging},
+		{"TenantIsolation", testTenantIsolation},
+		{"IdempotentRetry", testIdempotentRetry},
+		{"Immutable", testImmutable},
+		{"ConcurrentAppends", testConcurrentAppends},
+		{"ScanAndSnapshot", testScanSnapshot},
+		{"CursorsAfterAndHead", testAfter},
+		{"Watch", testWatch},
+		{"Purge", testPurge},
+		{"MetadataRoundTrip", testMetadata},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			t.Cleanup(func() { _ = h.Store.Close() })
+			tt.fn(t, h)
+		})
+	}
+}
+
+var base = time.Date(2026, 3, 18, 12, 0, 0, 0, time.UTC)
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func entry(level logs.Level, source, msg string, at time.Time) logs.Entry {
+	return logs.Entry{Level: level, Source: source, Message: msg, CreatedAt: at}
+}
+
+func appendAll(t *testing.T, s logstore.Store, tenant string, es ...logs.Entry) []logs.Entry {
+	t.Helper()
+	out, err := s.Append(ctx(t), tenant, es)
+	require.NoError(t, err)
+	require.Len(t, out, len(es))
+	return out
+}
+
+func ids(es []logs.Entry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.ID
+	}
+	return out
+}
+
+// newestFirst sorts entries as the store must: createdAt desc, id desc.
+func newestFirst(es []logs.Entry) []logs.Entry {
+	es = slices.Clone(es)
+	slices.SortFunc(es, func(a, b logs.Entry) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return es
+}
+
+func all(t *testing.T, s logstore.Store, tenant string, f logquery.Filter) []logs.Entry {
+	t.Helper()
+	var out []logs.Entry
+	for e, err := range s.Scan(ctx(t), tenant, f, "") {
+		require.NoError(t, err)
+		out = append(out, e)
+	}
+	return out
+}
+
+func testAppendAssigns(t *testing.T, h Harness) {
+	before := time.Now().Add(-time.Second)
+	out := appendAll(t, h.Store, "t1",
+		logs.Entry{Level: logs.LevelInfo, Source: "auth", Message: "first"},
+		logs.Entry{Level: logs.LevelWarn, Source: "auth", Message: "second", TenantID: "t1"})
+	for _, e := range out {
+		id, err := uuid.Parse(e.ID)
+		require.NoError(t, err)
+		assert.Equal(t, uuid.Version(7), id.Version(), "assigned ids are UUIDv7")
+		assert.Equal(t, "t1", e.TenantID)
+		assert.WithinRange(t, e.CreatedAt, before, time.Now().Add(time.Second))
+		assert.Equal(t, time.UTC, e.CreatedAt.Location())
+	}
+	assert.Equal(t, "first", out[0].Message)
+	assert.NotEqual(t, out[0].ID, out[1].ID)
+
+	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, page.Total)
+	got := map[string]logs.Entry{}
+	for _, e := range page.Entries {
+		got[e.ID] = e
+	}
+	for _, e := range out {
+		require.Contains(t, got, e.ID)
+		assert.True(t, e.CreatedAt.Equal(got[e.ID].CreatedAt), "createdAt stored exactly (microseconds)")
+		assert.Equal(t, e.Message, got[e.ID].Message)
+	}
+
+	// A writer-given UUIDv7 without createdAt takes its time from the id.
+	v7 := uuid.Must(uuid.NewV7())
+	out = appendAll(t, h.Store, "t1", logs.Entry{ID: strings.ToUpper(v7.String()), Level: logs.LevelInfo, Source: "s", Message: "m"})
+	assert.Equal(t, v7.String(), out[0].ID, "ids are stored in canonical lower case")
+	sec, nsec := v7.Time().UnixTime()
+	assert.True(t, time.Unix(sec, nsec).Equal(out[0].CreatedAt))
+}
+
+func testAppendValidates(t *testing.T, h Harness) {
+	good := entry(logs.LevelInfo, "auth", "ok", base)
+	cases := []struct {
+		name  string
+		bad   logs.Entry
+		field string
+	}{
+		{"missing level", logs.Entry{Source: "a", Message: "m"}, "logs[1].level"},
+		{"unknown level", logs.Entry{Level: "debug", Source: "a", Message: "m"}, "logs[1].level"},
+		{"missing source", logs.Entry{Level: logs.LevelInfo, Message: "m"}, "logs[1].source"},
+		{"long source", logs.Entry{Level: logs.LevelInfo, Source: strings.Repeat("s", logs.MaxSourceLen+1), Message: "m"}, "logs[1].source"},
+		{"missing message", logs.Entry{Level: logs.LevelInfo, Source: "a"}, "logs[1].message"},
+		{"bad id", logs.Entry{ID: "not-a-uuid", Level: logs.LevelInfo, Source: "a", Message: "m"}, "logs[1].id"},
+		{"other tenant", logs.Entry{TenantID: "t2", Level: logs.LevelInfo, Source: "a", Message: "m"}, "logs[1].tenantId"},
+		{"far future", logs.Entry{Level: logs.LevelInfo, Source: "a", Message: "m", CreatedAt: time.Now().Add(48 * time.Hour)}, "logs[1].createdAt"},
+		{"bad utf8", logs.Entry{Level: logs.LevelInfo, Source: "a", Message: "\xff"}, "logs[1].message"},
+		{"metadata not JSON", logs.Entry{Level: logs.LevelInfo, Source: "a", Message: "m", Metadata: map[string]any{"f": func() {}}}, "logs[1].metadata"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := h.Store.Append(ctx(t), "t1", []logs.Entry{good, c.bad})
+			require.ErrorIs(t, err, logs.ErrInvalid)
+			assert.Equal(t, c.field, logs.FieldOf(err))
+		})
+	}
+	_, err := h.Store.Append(ctx(t), "bad tenant!", []logs.Entry{good})
+	require.ErrorIs(t, err, logs.ErrInvalid)
+	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
+	require.NoError(t, err)
+	assert.Zero(t, page.Total, "a refused batch stores nothing")
+}
+
+// seed is a tenant's data set for the filter tests.
+func seed(t *testing.T, s logstore.Store, tenant string) []logs.Entry {
+	var es []logs.Entry
+	levels := []logs.Level{logs.LevelInfo, logs.LevelWarn, logs.LevelError}
+	sources := []string{"auth", "admin", "idp", "scim"}
+	msgs := []string{"Failed login attempt — invalid credentials", "MFA verification failed — TOTP code expired",
+		"User created", "Token refreshed for user", "SCIM sync finished: 100% done", "login OK"}
+	for i := 0; i < 60; i++ {
+		es = append(es, entry(levels[i%3], sources[i%4], msgs[i%len(msgs)], base.Add(time.Duration(i)*time.Hour)))
+	}
+	return appendAll(t, s, tenant, es...)
+}
+
+func testFilters(t *testing.T, h Harness) {
+	stored := seed(t, h.Store, "t1")
+	seed(t, h.Store, "t2")
+	day := func(d int) time.Time { return base.Add(time.Duration(d) * 24 * time.Hour) }
+	filters := []struct {
+		name string
+		f    logquery.Filter
+		want int // hand-counted, so the suite does not only compare Match with itself
+	}{
+		{"none", logquery.Filter{}, 60},
+		{"level", logquery.Filter{Level: logs.LevelError}, 20},
+		{"source", logquery.Filter{Source: "idp"}, 15},
+		{"unknown source", logquery.Filter{Source: "nope"}, 0},
+		{"search", logquery.Filter{Search: "failed"}, 20},
+		{"start", logquery.Filter{Start: day(1)}, 36},
+		{"end", logquery.Filter{End: day(1)}, 25},
+		{"range", logquery.Filter{Start: day(1), End: day(2)}, 25},
+		{"level+source", logquery.Filter{Level: logs.LevelError, Source: "auth"}, 5},
+		{"level+source+search+range", logquery.Filter{Level: logs.LevelInfo, Source: "auth", Search: "login", Start: day(0), End: day(2)}, 5},
+	}
+	for _, c := range filters {
+		t.Run(c.name, func(t *testing.T) {
+			var want []logs.Entry
+			for _, e := range stored {
+				if c.f.Match(e) {
+					want = append(want, e)
+				}
+			}
+			require.Len(t, want, c.want, "the hand count and Match disagree")
+			want = newestFirst(want)
+			f := c.f
+			f.Limit = logquery.MaxLimit
+			page, err := h.Store.Query(ctx(t), "t1", f)
+			require.NoError(t, err)
+			assert.EqualValues(t, c.want, page.Total)
+			assert.Equal(t, ids(want), ids(page.Entries))
+			assert.Equal(t, ids(want), ids(all(t, h.Store, "t1", c.f)))
+			n, err := h.Store.Count(ctx(t), "t1", c.f, "")
+			require.NoError(t, err)
+			assert.EqualValues(t, c.want, n)
+		})
+	}
+	_, err := h.Store.Query(ctx(t), "t1", logquery.Filter{Level: "debug"})
+	require.ErrorIs(t, err, logs.ErrInvalid)
+	assert.Equal(t, "level", logs.FieldOf(err))
+}
+
+func testBounds(t *testing.T, h Harness) {
+	start, _ := logquery.ParseTime("startDate", "2026-03-19", false)
+	end, _ := logquery.ParseTime("endDate", "2026-03-19", true)
+	in := appendAll(t, h.Store, "t1",
+		entry(logs.LevelInfo, "a", "first microsecond", start),
+		entry(logs.LevelInfo, "a", "last microsecond", end),
+		entry(logs.LevelInfo, "a", "noon", start.Add(12*time.Hour)))
+	appendAll(t, h.Store, "t1",
+		entry(logs.LevelInfo, "a", "day before", start.Add(-time.Microsecond)),
+		entry(logs.LevelInfo, "a", "day after", end.Add(time.Microsecond)))
+	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{Start: start, End: end})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, ids(in), ids(page.Entries))
+	exact, err := h.Store.Query(ctx(t), "t1", logquery.Filter{Start: in[2].CreatedAt, End: in[2].CreatedAt})
+	require.NoError(t, err)
+	assert.Equal(t, []string{in[2].ID}, ids(exact.Entries), "start = end = createdAt is inclusive")
+}
+
+func testSearch(t *testing.T, h Harness) {
+	msgs := []string{
+		"Failed login attempt — invalid credentials", // 0
+		"FAILED LOGIN from 10.0.0.1",                 // 1
+		"login failed",                               // 2
+		"sync 100% done",                             // 3
+		"sync 1000 done",                             // 4
+		"user_name changed",                          // 5
+		"username changed",                           // 6
+		`path C:\temp\x written`,                     // 7
+		`path C:temp written`,                        // 8
+		"Über-admin ÉLEVATED rights",                 // 9
+	}
+	var es []logs.Entry
+	for i, m := range msgs {
+		es = append(es, entry(logs.LevelInfo, "s", m, base.Add(time.Duration(i)*time.Minute)))
+	}
+	stored := appendAll(t, h.Store, "t1", es...)
+	cases := []struct {
+		search string
+		want   []int
+	}{
+		{"failed", []int{0, 1, 2}},
+		{"FAILED login", []int{0, 1, 2}},
+		{`"failed login"`, []int{0, 1}},
+		{`"login failed"`, []int{2}},
+		{`login "invalid credentials"`, []int{0}},
+		{"100%", []int{3}},
+		{"%", []int{3}},
+		{"user_name", []int{5}},
+		{"_", []int{5}},
+		{`C:\temp`, []int{7}},
+		{`\`, []int{7}},
+		{"über élevated", []int{9}},
+		{"nothing-like-this", nil},
+		{`"unclosed phrase`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.search, func(t *testing.T) {
+			var want []string
+			for _, i := range c.want {
+				want = append(want, stored[i].ID)
+			}
+			f := logquery.Filter{Search: c.search}
+			page, err := h.Store.Query(ctx(t), "t1", f)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, want, ids(page.Entries))
+			var matched []string
+			for _, e := range stored {
+				if f.Match(e) {
+					matched = append(matched, e.ID)
+				}
+			}
+			assert.ElementsMatch(t, want, matched, "Filter.Match agrees with the store")
+		})
+	}
+}
+
+func testPaging(t *testing.T, h Harness) {
+	var es []logs.Entry
+	for i := 0; i < 23; i++ {
+		es = append(es, entry(logs.LevelInfo, "s", fmt.Sprint("same time ", i), base))
+	}
+	es = append(es, entry(logs.LevelInfo, "s", "later", base.Add(time.Second)), entry(logs.LevelInfo, "s", "earlier", base.Add(-time.Second)))
+	stored := appendAll(t, h.Store, "t1", es...)
+	want := ids(newestFirst(stored))
+	var got []string
+	for p := 1; ; p++ {
+		page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{Page: p, Limit: 4})
+		require.NoError(t, err)
+		assert.EqualValues(t, 25, page.Total)
+		if len(page.Entries) == 0 {
+			break
+		}
+		got = append(got, ids(page.Entries)...)
+	}
+	assert.Equal(t, want, got, "pages neither repeat nor skip, and ties are ordered by id")
+	defaults, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
+	require.NoError(t, err)
+	assert.Len(t, defaults.Entries, 25)
+}
+
+func testTenantIsolation(t *testing.T, h Harness) {
+	a := seed(t, h.Store, "tenant-a")
+	b := seed(t, h.Store, "tenant-b")
+	for tenant, own := range map[string][]logs.Entry{"tenant-a": a, "tenant-b": b} {
+		page, err := h.Store.Query(ctx(t), tenant, logquery.Filter{Limit: 500})
+		require.NoError(t, err)
+		assert.ElementsMatch(t, ids(own), ids(page.Entries))
+		for _, e := range page.Entries {
+			assert.Equal(t, tenant, e.TenantID)
+		}
+		assert.ElementsMatch(t, ids(own), ids(all(t, h.Store, tenant, logquery.Filter{})))
+		recs, err := h.Store.After(ctx(t), tenant, logstore.Cursor{}, 1000)
+		require.NoError(t, err)
+		for _, r := range recs {
+			assert.Equal(t, tenant, r.Entry.TenantID)
+		}
+		assert.Len(t, recs, len(own))
+	}
+	// Writing b's id as tenant a creates a's own entry, it never touches b's.
+	dup := b[0]
+	dup.TenantID = ""
+	dup.Message = "a's entry with b's id"
+	appendAll(t, h.Store, "tenant-a", dup)
+	page, err := h.Store.Query(ctx(t), "tenant-b", logquery.Filter{Search: "b's id"})
+	require.NoError(t, err)
+	assert.Zero(t, page.Total)
+	page, err = h.Store.Query(ctx(t), "tenant-c", logquery.Filter{})
+	require.NoError(t, err)
+	assert.Zero(t, page.Total)
+	assert.Empty(t, page.Entries)
+}
+
+func testIdempotentRetry(t *testing.T, h Harness) {
+	batch := []logs.Entry{
+		{ID: uuid.NewString(), Level: logs.LevelInfo, Source: "s", Message: "v4 id without time"},
+		{ID: uuid.Must(uuid.NewV7()).String(), Level: logs.LevelInfo, Source: "s", Message: "v7 id without time"},
+		{ID: uuid.NewString(), Level: logs.LevelInfo, Source: "s", Message: "with time", CreatedAt: base},
+	}
+	appendAll(t, h.Store, "t1", batch...)
+	appendAll(t, h.Store, "t1", batch...)
+	_, err := h.Store.Append(ctx(t), "t1", append(batch, batch[0]))
+	require.NoError(t, err)
+	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, page.Total)
+	assert.ElementsMatch(t, ids(batch), ids(page.Entries))
+}
+
+func testImmutable(t *testing.T, h Harness) {
+	appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "keep me", base))
+	for _, q := range []string{
+		"UPDATE log_entries SET message = 'changed'",
+		"DELETE FROM log_entries",
+	} {
+		err := h.Exec(ctx(t), q)
+		require.Error(t, err, q)
+		assert.Contains(t, err.Error(), "immutable")
+	}
+	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, page.Total)
+	assert.Equal(t, "keep me", page.Entries[0].Message)
+}
+
+func testConcurrentAppends(t *testing.T, h Harness) {
+	const writers, batches, size = 8, 10, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*batches)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := 0; b < batches; b++ {
+				var es []logs.Entry
+				for i := 0; i < size; i++ {
+					es = append(es, entry(logs.LevelInfo, "s", fmt.Sprintf("w%d b%d i%d", w, b, i), time.Time{}))
+				}
+				if _, err := h.Store.Append(context.Background(), "t1", es); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	got := all(t, h.Store, "t1", logquery.Filter{})
+	assert.Len(t, got, writers*batches*size)
+	seen := map[string]bool{}
+	for _, e := range got {
+		assert.False(t, seen[e.ID], "duplicate id %s", e.ID)
+		seen[e.ID] = true
+	}
+	recs, err := h.Store.After(ctx(t), "", logstore.Cursor{}, 10*writers*batches*size)
+	require.NoError(t, err)
+	assert.Len(t, recs, writers*batches*size)
+	for i := 1; i < len(recs); i++ {
+		assert.True(t, recs[i-1].Cursor.Less(recs[i].Cursor), "cursors strictly increase")
+	}
+}
+
+func testScanSnapshot(t *testing.T, h Harness) {
+	before := seed(t, h.Store, "t1")
+	snap, err := h.Store.Snapshot(ctx(t))
+	require.NoError(t, err)
+	require.NotEmpty(t, snap)
+	seed(t, h.Store, "t1") // after the snapshot
+	f := logquery.Filter{Level: logs.LevelWarn}
+	var want []logs.Entry
+	for _, e := range before {
+		if f.Match(e) {
+			want = append(want, e)
+		}
+	}
+	var got []string
+	for e, err := range h.Store.Scan(ctx(t), "t1", f, snap) {
+		require.NoError(t, err)
+		got = append(got, e.ID)
+	}
+	assert.Equal(t, ids(newestFirst(want)), got)
+	n, err := h.Store.Count(ctx(t), "t1", f, snap)
+	require.NoError(t, err)
+	assert.EqualValues(t, len(want), n)
+	n, err = h.Store.Count(ctx(t), "t1", f, "")
+	require.NoError(t, err)
+	assert.EqualValues(t, 2*len(want), n)
+
+	// Scan crosses its internal batches without repeat or skip.
+	var many []logs.Entry
+	for i := 0; i < 4500; i++ {
+		many = append(many, entry(logs.LevelInfo, "bulk", "bulk", base.Add(time.Duration(i%7)*time.Second)))
+	}
+	stored := appendAll(t, h.Store, "bulk", many...)
+	assert.Equal(t, ids(newestFirst(stored)), ids(all(t, h.Store, "bulk", logquery.Filter{})))
+
+	for _, bad := range []logstore.Snapshot{"garbage", "pg:1:2:x", "sqlite:-1", "pg:1:2:3; DROP TABLE log_entries"} {
+		_, err := h.Store.Count(ctx(t), "t1", f, bad)
+		require.ErrorIs(t, err, logs.ErrInvalid, string(bad))
+	}
+	// Stopping early is fine.
+	for range h.Store.Scan(ctx(t), "t1", logquery.Filter{}, "") {
+		break
+	}
+}
+
+func testAfter(t *testing.T, h Harness) {
+	head0, err := h.Store.Head(ctx(t))
+	require.NoError(t, err)
+	first := appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "one", base), entry(logs.LevelInfo, "s", "two", base.Add(-time.Hour)))
+	appendAll(t, h.Store, "t2", entry(logs.LevelInfo, "s", "other tenant", base))
+	recs, err := h.Store.After(ctx(t), "t1", head0, 100)
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	assert.Equal(t, ids(first), []string{recs[0].Entry.ID, recs[1].Entry.ID}, "cursor order is append order, not createdAt order")
+	head1, err := h.Store.Head(ctx(t))
+	require.NoError(t, err)
+	assert.False(t, head1.Less(head0))
+
+	more := appendAll(t, h.Store, "t1", entry(logs.LevelError, "s", "three", base))
+	recs2, err := h.Store.After(ctx(t), "t1", recs[1].Cursor, 100)
+	require.NoError(t, err)
+	require.Len(t, recs2, 1)
+	assert.Equal(t, more[0].ID, recs2[0].Entry.ID)
+	assert.True(t, recs[1].Cursor.Less(recs2[0].Cursor))
+
+	everyone, err := h.Store.After(ctx(t), "", head0, 100)
+	require.NoError(t, err)
+	assert.Len(t, everyone, 4)
+	limited, err := h.Store.After(ctx(t), "", head0, 2)
+	require.NoError(t, err)
+	assert.Len(t, limited, 2)
+
+	c, err := logstore.ParseCursor(recs[0].Cursor.String())
+	require.NoError(t, err)
+	assert.Equal(t, recs[0].Cursor, c)
+	for _, bad := range []string{"", "x", "1.", ".1", "zz.-1", "1.2.3", strings.Repeat("9", 40) + ".1"} {
+		_, err := logstore.ParseCursor(bad)
+		assert.ErrorIs(t, err, logs.ErrInvalid, bad)
+	}
+}
+
+func testWatch(t *testing.T, h Harness) {
+	wctx, cancel := context.WithCancel(ctx(t))
+	ch := h.Store.Watch(wctx)
+	// Drain a wake-up the watcher may get as it starts.
+	select {
+	case <-ch:
+	case <-time.After(200 * time.Millisecond):
+	}
+	appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "wake", base))
+	select {
+	case _, ok := <-ch:
+		require.True(t, ok)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wake-up after Append")
+	}
+	cancel()
+	select {
+	case _, ok := <-ch:
+		if ok {
+			_, ok = <-ch
+		}
+		assert.False(t, ok, "the channel closes when ctx ends")
+	case <-time.After(10 * time.Second):
+		t.Fatal("channel not closed after cancel")
+	}
+}
+
+func testPurge(t *testing.T, h Harness) {
+	old := time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)
+	appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "old", old), entry(logs.LevelInfo, "s", "old 2", old.Add(time.Hour)))
+	keep := appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "new", base))
+	n, err := h.Store.Purge(ctx(t), time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n)
+	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
+	require.NoError(t, err)
+	assert.Equal(t, ids(keep), ids(page.Entries))
+	// The immutability guard is back after a purge.
+	require.Error(t, h.Exec(ctx(t), "DELETE FROM log_entries"))
+	// Appending into the purged month works again.
+	appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "backfill", old))
+}
+
+func testMetadata(t *testing.T, h Harness) {
+	md := map[string]any{"userId": "u1", "n": 12345678901234567, "f": 1.5, "ok": true, "nested": map[string]any{"a": []any{"x", nil}}}
+	out := appendAll(t, h.Store, "t1", logs.Entry{Level: logs.LevelInfo, Source: "s", Message: "m", Metadata: md},
+		logs.Entry{Level: logs.LevelInfo, Source: "s", Message: "no metadata"})
+	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
+	require.NoError(t, err)
+	byID := map[string]logs.Entry{}
+	for _, e := range page.Entries {
+		byID[e.ID] = e
+	}
+	got := byID[out[0].ID]
+	assert.JSONEq(t, mustJSON(t, md), mustJSON(t, got.Metadata), "metadata round-trips, big integers exactly")
+	assert.NotNil(t, byID[out[1].ID].Metadata)
+	assert.JSONEq(t, `{}`, mustJSON(t, byID[out[1].ID].Metadata))
+}
