@@ -248,4 +248,3 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	}
 	return total, nil
 }
-
