@@ -1,0 +1,96 @@
+package bunstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/internal/testdb"
+	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
+	"github.com/ithbat/logs/logstore/bunstore"
+)
+
+// TestPostgresWatermark: a transaction that took its sequence value first
+// but commits last must not let a later cursor pass it.
+func TestPostgresWatermark(t *testing.T) {
+	ctx := context.Background()
+	s, err := bunstore.Open(ctx, testdb.Postgres(t), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	// Make sure the partition exists before the manual transaction.
+	_, err = s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "warm-up"}})
+	require.NoError(t, err)
+	seen, err := s.After(ctx, "", logstore.Cursor{}, 100)
+	require.NoError(t, err)
+	require.Len(t, seen, 1)
+	last := seen[0].Cursor
+
+	slow, err := s.DB().BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = slow.ExecContext(ctx, `INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata)
+		VALUES ('t1', gen_random_uuid(), now(), 'info', 's', 'slow', 'slow', '{}')`)
+	require.NoError(t, err)
+
+	fast, err := s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "fast"}})
+	require.NoError(t, err)
+
+	// The fast entry is committed and visible to queries...
+	n, err := s.Count(ctx, "t1", logquery.Filter{}, "")
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n)
+	// ...but not handed out by cursor while the slow transaction is open.
+	recs, err := s.After(ctx, "", last, 100)
+	require.NoError(t, err)
+	assert.Empty(t, recs, "nothing passes an open transaction's watermark")
+
+	require.NoError(t, slow.Commit())
+	require.Eventually(t, func() bool {
+		recs, err = s.After(ctx, "", last, 100)
+		return err == nil && len(recs) == 2
+	}, 10*time.Second, 20*time.Millisecond)
+	assert.Equal(t, "slow", recs[0].Entry.Message, "the slow entry comes first: its cursor is lower")
+	assert.Equal(t, fast[0].ID, recs[1].Entry.ID)
+	assert.True(t, recs[0].Cursor.Less(recs[1].Cursor))
+}
+
+// TestPostgresNotifyAcrossStores: an append through one Store wakes a
+// watcher of another Store (another process) on the same database.
+func TestPostgresNotifyAcrossStores(t *testing.T) {
+	ctx := context.Background()
+	url := testdb.Postgres(t)
+	a, err := bunstore.Open(ctx, url, nil)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := bunstore.Open(ctx, url, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	ch := b.Watch(ctx)
+	// Let the listener start, then drain its start-up wake-up.
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case <-ch:
+	default:
+	}
+	_, err = a.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "hello"}})
+	require.NoError(t, err)
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no NOTIFY wake-up from the other store")
+	}
+	require.NoError(t, b.Close())
+	_, ok := <-ch
+	assert.False(t, ok, "Close closes watch channels")
+}
+
+func TestOpenRejectsBadURL(t *testing.T) {
+	for _, u := range []string{"", "mysql://x", "sqlite://"} {
+		_, err := bunstore.Open(context.Background(), u, nil)
+		assert.ErrorIs(t, err, logs.ErrInvalid, u)
+	}
+}
