@@ -1,0 +1,160 @@
+package logquery_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
+)
+
+func TestParseValues(t *testing.T) {
+	f, err := logquery.ParseValues(url.Values{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, f.Page)
+	assert.Equal(t, 50, f.Limit)
+
+	f, err = logquery.ParseValues(url.Values{
+		"level": {"error"}, "source": {"auth"}, "search": {"failed"},
+		"startDate": {"2026-03-01T00:00:00Z"}, "endDate": {"2026-03-19T23:59:59+02:00"},
+		"page": {"3"}, "limit": {"500"}, "unknown": {"ignored"},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, logs.LevelError, f.Level)
+	assert.Equal(t, "auth", f.Source)
+	assert.Equal(t, "failed", f.Search)
+	assert.Equal(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), f.Start)
+	assert.Equal(t, time.Date(2026, 3, 19, 21, 59, 59, 0, time.UTC), f.End, "offsets are converted to UTC")
+	assert.Equal(t, time.UTC, f.End.Location())
+	assert.Equal(t, 3, f.Page)
+	assert.Equal(t, 500, f.Limit)
+	assert.Equal(t, 1000, f.Offset())
+
+	f, err = logquery.ParseValues(url.Values{"startDate": {"2026-03-19"}, "endDate": {"2026-03-19"}})
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 3, 19, 0, 0, 0, 0, time.UTC), f.Start)
+	assert.Equal(t, time.Date(2026, 3, 19, 23, 59, 59, 999999000, time.UTC), f.End)
+}
+
+func TestParseValuesErrorsNameTheField(t *testing.T) {
+	cases := []struct {
+		q     string
+		field string
+	}{
+		{"level=debug", "level"},
+		{"level=ERROR", "level"},
+		{"level=info&level=warn", "level"},
+		{"startDate=yesterday", "startDate"},
+		{"startDate=2026-03-01T00:00:00", "startDate"},
+		{"endDate=2026-13-01", "endDate"},
+		{"startDate=2026-03-02&endDate=2026-03-01", "startDate"},
+		{"page=0", "page"},
+		{"page=-1", "page"},
+		{"page=x", "page"},
+		{"page=99999999999999999999", "page"},
+		{"limit=0", "limit"},
+		{"limit=501", "limit"},
+		{"limit=1.5", "limit"},
+		{"search=" + strings.Repeat("a", logquery.MaxSearchLen+1), "search"},
+		{"search=" + manyTerms(logquery.MaxSearchTerms+1), "search"},
+		{"search=%FF", "search"},
+		{"source=" + strings.Repeat("s", logs.MaxSourceLen+1), "source"},
+	}
+	for _, c := range cases {
+		t.Run(c.q[:min(len(c.q), 40)], func(t *testing.T) {
+			v, err := url.ParseQuery(c.q)
+			require.NoError(t, err)
+			_, err = logquery.ParseValues(v)
+			require.ErrorIs(t, err, logs.ErrInvalid)
+			assert.Equal(t, logs.CodeInvalid, logs.Code(err))
+			assert.Equal(t, c.field, logs.FieldOf(err))
+		})
+	}
+}
+
+func TestParseJSON(t *testing.T) {
+	f, err := logquery.ParseJSON([]byte(`{"format":"csv","level":"warn","startDate":"2026-03-01","endDate":"2026-03-19T23:59:59Z"}`))
+	require.NoError(t, err)
+	assert.Equal(t, logs.LevelWarn, f.Level)
+	assert.Equal(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), f.Start)
+
+	_, err = logquery.ParseJSON([]byte(`{"level":3}`))
+	assert.Equal(t, "level", logs.FieldOf(err))
+	_, err = logquery.ParseJSON([]byte(`{"endDate":"never"}`))
+	assert.Equal(t, "endDate", logs.FieldOf(err))
+	_, err = logquery.ParseJSON([]byte(`[`))
+	require.ErrorIs(t, err, logs.ErrInvalid)
+}
+
+func TestTerms(t *testing.T) {
+	cases := map[string][]string{
+		"":                          nil,
+		"   ":                       nil,
+		"Failed LOGIN":              {"failed", "login"},
+		`"failed login" mfa`:        {"failed login", "mfa"},
+		`mfa "failed  login"`:       {"mfa", "failed  login"},
+		`"unclosed phrase`:          {"unclosed phrase"},
+		`a a A`:                     {"a"},
+		`100% user_name C:\temp ""`: {"100%", "user_name", `c:\temp`},
+	}
+	for in, want := range cases {
+		assert.Equal(t, want, logquery.Terms(in), in)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	at := time.Date(2026, 3, 18, 14, 32, 7, 0, time.UTC)
+	e := logs.Entry{Level: logs.LevelError, Source: "auth", Message: "Failed login attempt — invalid credentials", CreatedAt: at}
+	yes := []logquery.Filter{
+		{},
+		{Level: logs.LevelError, Source: "auth"},
+		{Search: "FAILED credentials"},
+		{Search: `"login attempt"`},
+		{Start: at, End: at},
+	}
+	no := []logquery.Filter{
+		{Level: logs.LevelWarn},
+		{Source: "admin"},
+		{Search: "failed mfa"},
+		{Search: `"attempt login"`},
+		{Start: at.Add(time.Microsecond)},
+		{End: at.Add(-time.Microsecond)},
+	}
+	for _, f := range yes {
+		assert.True(t, f.Match(e), f.String())
+		assert.True(t, f.Matcher().Match(e), f.String())
+	}
+	for _, f := range no {
+		assert.False(t, f.Match(e), f.String())
+		assert.False(t, f.Matcher().Match(e), f.String())
+	}
+}
+
+func TestBuilder(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.FixedZone("x", 3600))
+	f, err := logquery.New().Level(logs.LevelError).Source("auth").Search("x").Since(t0).Until(t0.Add(time.Hour)).Page(2).Limit(10).Build()
+	require.NoError(t, err)
+	assert.Equal(t, logquery.Filter{Level: logs.LevelError, Source: "auth", Search: "x", Start: t0.UTC(), End: t0.Add(time.Hour).UTC(), Page: 2, Limit: 10}, f)
+	_, err = logquery.New().Since(t0.Add(time.Hour)).Until(t0).Build()
+	assert.Equal(t, "startDate", logs.FieldOf(err))
+	_, err = logquery.New().Limit(1000).Build()
+	assert.Equal(t, "limit", logs.FieldOf(err))
+	r := f.Raw()
+	back, err := r.Filter()
+	require.NoError(t, err)
+	assert.Equal(t, f.Start, back.Start)
+}
+
+func manyTerms(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "t%d+", i)
+	}
+	return b.String()
+}
