@@ -1,0 +1,60 @@
+// Package loghttp serves the Logs API over HTTP: a [Server] (an
+// http.Handler on gorilla/mux) in front of a logstore.Store.
+//
+// Routes:
+//
+//	GET  /healthz        no auth; 200 when the store answers, else 503
+//	GET  /api/v1/logs    log:read;  list with the filters of package logquery
+//	POST /api/v1/logs    log:write; ingest one entry, {"logs":[...]} or NDJSON
+//
+// Every request but /healthz is authenticated by an [Authenticator] (package
+// loghttp/jwtauth verifies JWTs) and is scoped to the tenant named by the
+// X-Tenant-ID header, which must be the [Principal]'s tenant. The checks run
+// in this order: a missing or bad token is 401 (with WWW-Authenticate:
+// Bearer); a missing or malformed X-Tenant-ID is 400; an X-Tenant-ID that is
+// not the token's tenant is 403; a missing permission is 403.
+//
+// Every response is the envelope {"success":true,"data":...} or
+// {"success":false,"error":{"code":...,"message":...,"field":...}} (field
+// only when one input field is at fault), unknown routes and methods
+// included (404 not_found, or 405 method_not_allowed with an Allow header),
+// and carries an X-Request-ID header: the client's own when it is
+// sane (1 to 128 of A-Z a-z 0-9 . _ : + = / -), else a new one.
+//
+// # Ingest
+//
+// POST /api/v1/logs takes a body of one JSON entry, {"logs":[...]}, or
+// NDJSON (one entry per line; chosen by Content-Type application/x-ndjson,
+// or detected when the body holds more than one JSON value). At most
+// [Options.MaxIngestEntries] entries and [Options.MaxIngestBytes] bytes are
+// taken per request; beyond that the answer is 413. Fields other than the
+// entry's are refused, naming them. The tenant is always the authenticated
+// one: an entry whose tenantId names another is refused with 403. Errors
+// about an entry name it as logs[i].field, where i counts entries from 0 in
+// the request (0 for a single entry). The batch is stored atomically; the
+// answer is 201 with {"ids":[...],"count":n}.
+//
+// # Adding a resource
+//
+// A resource (the stream, exports) is a file of handlers of type
+// handlerFunc, a line per route in the table of routes (server.go) naming
+// its permission, and a field in Options for its collaborator. Handlers
+// return errors rather than writing them; writeData and writeJSON write
+// success envelopes.
+//
+// # Errors
+//
+// Handlers return errors; one table in errors.go maps the code of an error
+// ([logs.Code]) to its status: invalid_argument 400, unauthenticated 401,
+// permission_denied 403, not_found 404, payload_too_large 413,
+// rate_limited 429, unavailable 503, internal 500. The message the client
+// sees comes from an [*Error] or a *logs.FieldError in the chain, else it is
+// a fixed text per code: the text of other errors is never shown. Errors
+// with status 500 and 503 are logged with the request id, which the client
+// gets in X-Request-ID.
+//
+// # Concurrency
+//
+// A Server is safe for concurrent use once New returns; it starts no
+// goroutines of its own.
+package loghttp

@@ -1,0 +1,37 @@
+package loghttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// envelope is the body of every response: {"success":true,"data":...} or
+// {"success":false,"error":{...}}.
+type envelope struct {
+	Success bool       `json:"success"`
+	Data    any        `json:"data,omitempty"`
+	Error   *errorBody `json:"error,omitempty"`
+}
+
+// writeData writes the success envelope around data with status.
+func writeData(w http.ResponseWriter, status int, data any) {
+	writeJSON(w, status, envelope{Success: true, Data: data})
+}
+
+// writeJSON writes v as the JSON body of a response with status. v must
+// encode (the envelope of values this package builds always does); should
+// it fail, the client gets a bare 500 envelope.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"success":false,"error":{"code":"internal","message":"internal error"}}`)
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

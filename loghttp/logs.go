@@ -1,0 +1,296 @@
+package loghttp
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
+)
+
+// listResponse is the data of GET /api/v1/logs, as the API document shows.
+type listResponse struct {
+	Logs  []logs.Entry `json:"logs"`
+	Total int64        `json:"total"`
+	Page  int          `json:"page"`
+	Limit int          `json:"limit"`
+}
+
+// listLogs serves GET /api/v1/logs.
+func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return Errorf(logs.ErrInvalid, "the query string is malformed")
+	}
+	f, err := logquery.ParseValues(q)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.Query(r.Context(), c.Tenant, f)
+	if err != nil {
+		return err
+	}
+	for _, e := range page.Entries {
+		if e.TenantID != c.Tenant { // never, but never hand out another tenant's entry
+			return fmt.Errorf("loghttp: list: store returned an entry of another tenant: %w", logs.ErrInternal)
+		}
+	}
+	out := page.Entries
+	if out == nil {
+		out = []logs.Entry{}
+	}
+	writeData(w, http.StatusOK, listResponse{Logs: out, Total: page.Total, Page: f.Page, Limit: f.Limit})
+	return nil
+}
+
+// ingestResponse is the data of a 201 to POST /api/v1/logs.
+type ingestResponse struct {
+	IDs   []string `json:"ids"`
+	Count int      `json:"count"`
+}
+
+// ingestLogs serves POST /api/v1/logs.
+func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *call) error {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return fieldErr(logs.ErrInvalid, "Content-Encoding", "is not supported; send the body uncompressed")
+	}
+	if r.ContentLength > s.opts.MaxIngestBytes {
+		return s.tooLarge()
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	body := http.MaxBytesReader(w, r.Body, s.opts.MaxIngestBytes)
+	entries, err := s.decodeEntries(body, isNDJSON(r.Header.Get("Content-Type")), c.Tenant)
+	if err != nil {
+		return err
+	}
+	stored, err := s.store.Append(r.Context(), c.Tenant, entries)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(stored))
+	for i, e := range stored {
+		ids[i] = e.ID
+	}
+	writeData(w, http.StatusCreated, ingestResponse{IDs: ids, Count: len(ids)})
+	return nil
+}
+
+func (s *Server) tooLarge() error {
+	return Errorf(logs.ErrTooLarge, "the body is larger than %d bytes; send at most %d entries and %d bytes per request",
+		s.opts.MaxIngestBytes, s.opts.MaxIngestEntries, s.opts.MaxIngestBytes)
+}
+
+// isNDJSON reports whether a Content-Type names newline-delimited JSON.
+func isNDJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
+		return true
+	}
+	return false
+}
+
+// decodeEntries reads the body of an ingest request: one entry,
+// {"logs":[...]}, or NDJSON (ndjson set, or more than one JSON value).
+func (s *Server) decodeEntries(body io.Reader, ndjson bool, tenant string) ([]logs.Entry, error) {
+	dec := json.NewDecoder(bufio.NewReaderSize(body, 64<<10))
+	dec.UseNumber()
+	var entries []logs.Entry
+	add := func(obj map[string]json.RawMessage) error {
+		if len(entries) >= s.opts.MaxIngestEntries {
+			return s.tooMany()
+		}
+		e, err := decodeEntry(obj, len(entries), tenant)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, e)
+		return nil
+	}
+	for {
+		obj, err := s.nextObject(dec, len(entries))
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, batch := obj["logs"]; batch && !ndjson && len(entries) == 0 {
+			if err := s.decodeBatch(obj, add); err != nil {
+				return nil, err
+			}
+			if _, err := dec.Token(); err != io.EOF {
+				if s.isTooLarge(err) {
+					return nil, s.tooLarge()
+				}
+				return nil, Errorf(logs.ErrInvalid, `the body holds more than the {"logs":[...]} object`)
+			}
+			break
+		}
+		if err := add(obj); err != nil {
+			return nil, err
+		}
+	}
+	if len(entries) == 0 {
+		return nil, Errorf(logs.ErrInvalid, `the body is empty; send one log entry, {"logs":[...]}, or NDJSON`)
+	}
+	return entries, nil
+}
+
+func (s *Server) tooMany() error {
+	return Errorf(logs.ErrTooLarge, "the body holds more than %d entries; send at most %d entries per request",
+		s.opts.MaxIngestEntries, s.opts.MaxIngestEntries)
+}
+
+func (s *Server) isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// nextObject reads the next top-level JSON value, which must be an object;
+// i is its index for error messages. It returns io.EOF at the end.
+func (s *Server) nextObject(dec *json.Decoder, i int) (map[string]json.RawMessage, error) {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		if err == io.EOF {
+			return nil, err
+		}
+		return nil, s.jsonError(err, fmt.Sprintf("logs[%d]", i))
+	}
+	return object(raw, fmt.Sprintf("logs[%d]", i))
+}
+
+// object decodes raw as a JSON object, shallowly.
+func object(raw json.RawMessage, field string) (map[string]json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if len(bytes.TrimSpace(raw)) == 0 || raw[0] != '{' || json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return nil, fieldErr(logs.ErrInvalid, field, "must be a JSON object (a log entry)")
+	}
+	return obj, nil
+}
+
+// jsonError turns a decoding error of the body into a client error.
+func (s *Server) jsonError(err error, field string) error {
+	if s.isTooLarge(err) {
+		return s.tooLarge()
+	}
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fieldErr(logs.ErrInvalid, field, "is not valid JSON: %s", se.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fieldErr(logs.ErrInvalid, field, "is not valid JSON: the body ends inside it")
+	}
+	return &Error{Kind: logs.ErrInvalid, Field: field, Message: "cannot be read", Err: err}
+}
+
+// decodeBatch reads the entries of {"logs":[...]} one by one, so that a
+// batch of too many entries stops at the limit.
+func (s *Server) decodeBatch(obj map[string]json.RawMessage, add func(map[string]json.RawMessage) error) error {
+	for _, k := range sortedKeys(obj) {
+		if k != "logs" {
+			return fieldErr(logs.ErrInvalid, clip(k, 64), `is not a field of the request; send {"logs":[...]}`)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(obj["logs"]))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return fieldErr(logs.ErrInvalid, "logs", "must be an array of log entries")
+	}
+	n := 0
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return s.jsonError(err, fmt.Sprintf("logs[%d]", n))
+		}
+		e, err := object(raw, fmt.Sprintf("logs[%d]", n))
+		if err != nil {
+			return err
+		}
+		if err := add(e); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		return fieldErr(logs.ErrInvalid, "logs", "must hold at least one entry")
+	}
+	return nil
+}
+
+// entryFields are the JSON fields of a log entry.
+var entryFields = []string{"id", "tenantId", "level", "source", "message", "metadata", "createdAt"}
+
+// decodeEntry converts the fields of the i-th entry of a request. It checks
+// JSON types, unknown fields and the tenant; logstore.Prepare (inside the
+// store's Append) validates the values.
+func decodeEntry(obj map[string]json.RawMessage, i int, tenant string) (logs.Entry, error) {
+	var e logs.Entry
+	prefix := fmt.Sprintf("logs[%d].", i)
+	for _, k := range sortedKeys(obj) {
+		if !slices.Contains(entryFields, k) {
+			return e, fieldErr(logs.ErrInvalid, prefix+clip(k, 64), "is not a field of a log entry (fields: %s)", strings.Join(entryFields, ", "))
+		}
+	}
+	str := func(k string, dst *string) error {
+		raw, ok := obj[k]
+		if !ok || string(raw) == "null" {
+			return nil
+		}
+		if json.Unmarshal(raw, dst) != nil {
+			return fieldErr(logs.ErrInvalid, prefix+k, "must be a string")
+		}
+		return nil
+	}
+	var level, createdAt string
+	for _, f := range []struct {
+		k   string
+		dst *string
+	}{{"id", &e.ID}, {"tenantId", &e.TenantID}, {"level", &level}, {"source", &e.Source}, {"message", &e.Message}, {"createdAt", &createdAt}} {
+		if err := str(f.k, f.dst); err != nil {
+			return e, err
+		}
+	}
+	if e.TenantID != "" && e.TenantID != tenant {
+		return e, fieldErr(logs.ErrPermissionDenied, prefix+"tenantId",
+			"names another tenant than %s; entries are written to the authenticated tenant only", TenantHeader)
+	}
+	e.Level = logs.Level(level)
+	if createdAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, createdAt)
+		if err != nil {
+			return e, fieldErr(logs.ErrInvalid, prefix+"createdAt", "must be an RFC 3339 timestamp with an offset, such as 2026-03-18T14:32:07Z")
+		}
+		e.CreatedAt = t
+	}
+	if raw, ok := obj["metadata"]; ok && string(raw) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if len(raw) == 0 || raw[0] != '{' || dec.Decode(&e.Metadata) != nil {
+			return e, fieldErr(logs.ErrInvalid, prefix+"metadata", "must be a JSON object")
+		}
+	}
+	return e, nil
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

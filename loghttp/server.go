@@ -1,0 +1,296 @@
+package loghttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logstore"
+)
+
+// Defaults of [Options].
+const (
+	DefaultMaxIngestEntries = 10_000
+	DefaultMaxIngestBytes   = 10 << 20
+	DefaultBodyTimeout      = time.Minute
+)
+
+// Options configure a Server. The zero value (or nil) means the defaults.
+type Options struct {
+	// Authenticator identifies the caller of every request but /healthz.
+	// Nil refuses them all with 401.
+	Authenticator Authenticator
+
+	// Logger receives the access log (Info), refusals (Debug) and server
+	// errors with their cause (Error). Nil discards.
+	Logger *slog.Logger
+
+	// MaxIngestEntries bounds the entries of one ingest request
+	// (default DefaultMaxIngestEntries).
+	MaxIngestEntries int
+
+	// MaxIngestBytes bounds the body of one ingest request
+	// (default DefaultMaxIngestBytes).
+	MaxIngestBytes int64
+
+	// BodyTimeout bounds the time to read a request body
+	// (default DefaultBodyTimeout).
+	BodyTimeout time.Duration
+}
+
+// Server is the HTTP API. Create it with New.
+type Server struct {
+	store   logstore.Store
+	opts    Options
+	auth    Authenticator
+	log     *slog.Logger
+	router  *mux.Router
+	handler http.Handler
+	paths   []pathRoute // for the Allow header of 405s
+}
+
+// pathRoute matches the path of a route, whatever the method.
+type pathRoute struct {
+	method string
+	route  *mux.Route
+}
+
+// public marks a route that needs no authentication.
+const publicRoute = "-"
+
+// route is one line of the route table.
+type route struct {
+	method string
+	path   string
+	perm   string // a permission, or publicRoute
+	h      handlerFunc
+}
+
+// call is what the Server knows about an authorised request.
+type call struct {
+	Principal Principal
+	Tenant    string // X-Tenant-ID, equal to Principal.Tenant
+}
+
+// handlerFunc serves one route. An error it returns is written as the
+// failure envelope (or only logged, once the response has started).
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// routes is the route table. A new resource adds a line here, a file with
+// its handlers, and a field in Options when it needs a collaborator.
+func (s *Server) routes() []route {
+	return []route{
+		{http.MethodGet, "/healthz", publicRoute, s.health},
+		{http.MethodGet, "/api/v1/logs", PermRead, s.listLogs},
+		{http.MethodPost, "/api/v1/logs", PermWrite, s.ingestLogs},
+		// GET  /api/v1/logs/stream               PermRead (live stream)
+		// POST /api/v1/logs/export               PermRead (export)
+		// GET  /api/v1/logs/export/{exportId}    PermRead (export)
+	}
+}
+
+// New returns the HTTP API over store. opts may be nil.
+func New(store logstore.Store, opts *Options) *Server {
+	s := &Server{store: store}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.MaxIngestEntries <= 0 {
+		s.opts.MaxIngestEntries = DefaultMaxIngestEntries
+	}
+	if s.opts.MaxIngestBytes <= 0 {
+		s.opts.MaxIngestBytes = DefaultMaxIngestBytes
+	}
+	if s.opts.BodyTimeout <= 0 {
+		s.opts.BodyTimeout = DefaultBodyTimeout
+	}
+	s.auth = s.opts.Authenticator
+	if s.auth == nil {
+		s.auth = refuseAll
+	}
+	s.log = s.opts.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+
+	s.router = mux.NewRouter()
+	s.router.SkipClean(true)
+	for _, rt := range s.routes() {
+		if rt.perm == "" {
+			panic(fmt.Sprintf("loghttp: route %s %s has no permission", rt.method, rt.path))
+		}
+		s.router.Methods(rt.method).Path(rt.path).Handler(s.wrap(rt))
+		s.paths = append(s.paths, pathRoute{rt.method, mux.NewRouter().SkipClean(true).NewRoute().Path(rt.path)})
+	}
+	// mux answers 404 instead of 405 when a later route has the method but
+	// not the path, so both cases are decided here from the route table.
+	unmatched := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allowed := s.allowed(r)
+		if len(allowed) == 0 {
+			s.writeError(w, r, Errorf(logs.ErrNotFound, "no such endpoint: %s", clip(r.URL.Path, 200)))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		msg := fmt.Sprintf("method %s is not allowed here; allowed: %s", clip(r.Method, 20), strings.Join(allowed, ", "))
+		s.writeBody(w, r, errorBody{Code: codeMethodNotAllowed, Message: msg}, errors.New(msg))
+	})
+	s.router.NotFoundHandler = unmatched
+	s.router.MethodNotAllowedHandler = unmatched
+	s.handler = s.outer(s.router)
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// wrap turns a route into an http.Handler: authorisation, then the handler.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{}
+		if rt.perm != publicRoute {
+			p, tenant, err := s.authorize(w, r, rt.perm)
+			if rec, ok := w.(*recorder); ok {
+				rec.tenant = tenant
+			}
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			c.Principal, c.Tenant = p, tenant
+		}
+		if err := rt.h(w, r, c); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// allowed lists the methods of the routes whose path matches r.
+func (s *Server) allowed(r *http.Request) []string {
+	var methods []string
+	for _, p := range s.paths {
+		if p.route.Match(r, new(mux.RouteMatch)) && !slices.Contains(methods, p.method) {
+			methods = append(methods, p.method)
+		}
+	}
+	return methods
+}
+
+// outer runs around every request, matched or not: it sets the request id
+// and the headers every response carries, turns a panic into a 500, and
+// writes the access log.
+func (s *Server) outer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !saneRequestID(id) {
+			id = uuid.NewString()
+		}
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		h := w.Header()
+		h.Set("X-Request-ID", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.LogAttrs(r.Context(), slog.LevelError, "loghttp: panic",
+					slog.String("requestId", id), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				s.writeError(rec, r, fmt.Errorf("loghttp: panic: %v", v))
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", clip(r.URL.Path, 200)),
+				slog.Int("status", rec.status), slog.String("tenant", rec.tenant),
+				slog.Duration("duration", time.Since(start)))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the id of the request that ctx belongs to ("" outside
+// a Server's handlers).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// saneRequestID reports whether a client's X-Request-ID may be reused.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._:+=/-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder remembers the status of a response and whether it started.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	tenant string
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered data to the client (for streams).
+func (w *recorder) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *recorder) started() bool { return w.status != 0 }
+
+// health answers whether the store answers.
+func (s *Server) health(w http.ResponseWriter, r *http.Request, _ *call) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.store.Snapshot(ctx); err != nil {
+		return &Error{Kind: logs.ErrUnavailable, Message: "the store does not answer", Err: err}
+	}
+	writeData(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// clip shortens s to at most n bytes for messages and logs.
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
