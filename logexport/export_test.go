@@ -1,0 +1,23 @@
+package logexport
+
+import (
+	"context"
+	"time"
+)
+
+// Hooks for the tests of package logexport_test.
+
+// SetRowHook makes the worker call f after each row it writes.
+func SetRowHook(e *Exporter, f func(n int64)) { e.rowHook = f }
+
+// SetNow replaces the Exporter's clock.
+func SetNow(e *Exporter, now func() time.Time) { e.now = now }
+
+// RunOnce claims and runs one job, as a worker does.
+func RunOnce(ctx context.Context, e *Exporter) (bool, error) { return e.runOnce(ctx) }
+
+// Sweep runs the janitor once.
+func Sweep(ctx context.Context, e *Exporter) error { return e.sweep(ctx) }
+
+// BlobKey is the key of a job's file.
+func BlobKey(tenant, id string, f Format) string { return blobKey(tenant, id, f) }
