@@ -1,0 +1,480 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/ithbat/logs/loghttp"
+	"github.com/ithbat/logs/loghttp/jwtauth"
+	"github.com/ithbat/logs/logstore/bunstore"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// secretFile is the name of the generated HS256 secret in the data folder.
+const secretFile = "jwt-secret"
+
+// Main is one run of logsd: configuration, then a command.
+type Main struct {
+	Config  Config
+	Command string // serve, migrate, token or version
+	Token   TokenArgs
+
+	// Name is how the user started logsd (os.Args[0]), for the hints it prints.
+	Name   string
+	Stdout io.Writer
+	Stderr io.Writer
+	Logger *slog.Logger
+
+	store    *bunstore.Store
+	server   *http.Server
+	listener net.Listener
+	done     chan struct{} // closed when the server stops serving
+	serveErr error         // why, when it was not Close; read after done
+}
+
+// TokenArgs are the flags of logsd token.
+type TokenArgs struct {
+	Tenant      string
+	Permissions string
+	TTL         time.Duration
+	Subject     string
+}
+
+// NewMain returns a Main that writes to stdout and stderr.
+func NewMain(name string, stdout, stderr io.Writer) *Main {
+	return &Main{Name: name, Stdout: stdout, Stderr: stderr}
+}
+
+var commands = []struct{ name, help string }{
+	{"serve", "serve the Logs API (the default)"},
+	{"migrate", "create or upgrade the database schema, then exit"},
+	{"token", "print an HS256 token: token --tenant T --permissions log:read,log:write [--ttl 1h] [--subject S]"},
+	{"version", "print the version"},
+}
+
+// ParseArgs reads the configuration: defaults, then LOGSD_* variables
+// (through lookupEnv), then flags, which may stand before and after the
+// command. It returns flag.ErrHelp after printing the usage for -h.
+func (m *Main) ParseArgs(args []string, lookupEnv func(string) (string, bool)) error {
+	if err := m.Config.load(lookupEnv); err != nil {
+		return err
+	}
+	global := m.flagSet("logsd")
+	if err := global.Parse(args); err != nil {
+		return err
+	}
+	m.Command = "serve"
+	rest := global.Args()
+	if len(rest) > 0 {
+		m.Command, rest = rest[0], rest[1:]
+	}
+	known := false
+	for _, c := range commands {
+		known = known || c.name == m.Command
+	}
+	if !known {
+		m.usage()
+		return fmt.Errorf("unknown command %q", m.Command)
+	}
+	cmd := m.flagSet("logsd " + m.Command)
+	if m.Command == "token" {
+		cmd.StringVar(&m.Token.Tenant, "tenant", "", "the tenant the token acts for (required)")
+		cmd.StringVar(&m.Token.Permissions, "permissions", loghttp.PermRead, "comma-separated: log:read, log:write")
+		cmd.DurationVar(&m.Token.TTL, "ttl", time.Hour, "lifetime of the token")
+		cmd.StringVar(&m.Token.Subject, "subject", "logsd-token", "the sub claim")
+	}
+	if err := cmd.Parse(rest); err != nil {
+		return err
+	}
+	if cmd.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", cmd.Arg(0))
+	}
+	if m.Command == "token" && m.Token.Tenant == "" {
+		return errors.New("token: --tenant is required")
+	}
+	return m.Config.resolve()
+}
+
+func (m *Main) flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		m.usage()
+		if name != "logsd" {
+			fmt.Fprintf(m.Stderr, "\nFlags of %s:\n", name)
+			fs.VisitAll(func(f *flag.Flag) {
+				if f.Name == "tenant" || f.Name == "permissions" || f.Name == "ttl" || f.Name == "subject" {
+					fmt.Fprintf(m.Stderr, "  --%-17s %s (default %q)\n", f.Name, f.Usage, f.DefValue)
+				}
+			})
+		}
+	}
+	m.Config.register(fs)
+	return fs
+}
+
+func (m *Main) usage() {
+	w := m.Stderr
+	fmt.Fprintf(w, "Usage: logsd [flags] [command] [flags]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.help)
+	}
+	fmt.Fprintf(w, "\nFlags, each also read from its environment variable (the flag wins):\n")
+	var c Config
+	c.writeSettings(w)
+}
+
+func (m *Main) logger() *slog.Logger {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
+	}
+	return m.Logger
+}
+
+// Run runs the command. For serve it returns once the server listens; Wait
+// waits for it to stop and Close stops it.
+func (m *Main) Run(ctx context.Context) error {
+	switch m.Command {
+	case "version":
+		fmt.Fprintln(m.Stdout, versionString())
+		return nil
+	case "token":
+		return m.mintToken()
+	case "migrate":
+		return m.migrate(ctx)
+	}
+	return m.serve(ctx)
+}
+
+// Wait returns when ctx ends (nil) or the server stops on its own (its
+// error). It returns at once for commands other than serve.
+func (m *Main) Wait(ctx context.Context) error {
+	if m.done == nil {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-m.done:
+		return m.serveErr
+	}
+}
+
+// Addr is the address the server listens on (nil before Run).
+func (m *Main) Addr() net.Addr {
+	if m.listener == nil {
+		return nil
+	}
+	return m.listener.Addr()
+}
+
+// Close stops the server gracefully (within Config.ShutdownTimeout, then
+// it closes the remaining connections) and then the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		err := m.server.Shutdown(ctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			m.logger().Warn("logsd: requests still running at the shutdown timeout; closing them", "timeout", m.Config.ShutdownTimeout)
+			err = m.server.Close()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+		<-m.done
+		m.server = nil
+		m.logger().Info("logsd: stopped")
+	}
+	if m.store != nil {
+		if err := m.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+		m.store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// serve opens the store, listens and serves in a goroutine.
+func (m *Main) serve(ctx context.Context) error {
+	c := &m.Config
+	log := m.logger()
+	auth, err := m.authenticator()
+	if err != nil {
+		return err
+	}
+	if c.JWKSURL != "" {
+		if err := auth.Refresh(ctx); err != nil {
+			log.Warn("logsd: cannot fetch the JWKS yet; will retry on the first request", "url", c.JWKSURL, "err", err)
+		}
+	}
+	if strings.HasPrefix(c.BlobURL, "file://") && c.BlobURL == "file://"+filepath.ToSlash(filepath.Join(c.DataDir, "exports")) {
+		if err := os.MkdirAll(filepath.Join(c.DataDir, "exports"), 0o700); err != nil {
+			return fmt.Errorf("data folder: %w", err)
+		}
+	}
+	if m.store, err = bunstore.Open(ctx, c.DatabaseURL, &bunstore.Options{Logger: log}); err != nil {
+		return fmt.Errorf("open database %s: %w", redact(c.DatabaseURL), err)
+	}
+	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log})
+
+	if m.listener, err = net.Listen("tcp", c.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = publicURL(m.listener.Addr())
+	}
+	m.server = &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	m.done = make(chan struct{})
+	go func() {
+		defer close(m.done)
+		if err := m.server.Serve(m.listener); !errors.Is(err, http.ErrServerClosed) {
+			m.serveErr = fmt.Errorf("serve: %w", err)
+		}
+	}()
+	log.Info("logsd: serving the Logs API", "addr", m.listener.Addr().String(), "publicURL", c.PublicURL,
+		"database", redact(c.DatabaseURL), "version", versionString())
+	m.greet()
+	return nil
+}
+
+// greet tells a new user, on the embedded default, how to make a first
+// request.
+func (m *Main) greet() {
+	c := &m.Config
+	if !c.embeddedDB() || c.JWTSecret != "" || c.JWKSURL != "" {
+		return
+	}
+	name := m.Name
+	if name == "" || strings.Contains(name, "go-build") {
+		name = "go run ./cmd/logsd"
+	}
+	dataDir := ""
+	if wd, err := os.Getwd(); err != nil || c.DataDir != filepath.Join(wd, "logsd-data") {
+		dataDir = " --data-dir " + shellQuote(c.DataDir)
+	}
+	u := strings.TrimSuffix(c.PublicURL, "/")
+	fmt.Fprintf(m.Stdout, `
+logsd is serving the Logs API at %[1]s
+  database: SQLite file %[2]s
+  tokens:   HS256, secret in %[3]s
+
+Make a first request (in another terminal, from this folder):
+
+  TOKEN=$(%[4]s token%[5]s --tenant acme --permissions log:read,log:write)
+  curl -s -X POST %[1]s/api/v1/logs -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme" \
+    -H "Content-Type: application/json" -d '{"level":"info","source":"auth","message":"hello from logsd"}'
+  curl -s "%[1]s/api/v1/logs?level=info" -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme"
+
+Stop with Ctrl-C.
+`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir)
+}
+
+// authenticator builds the token verifier of the configuration.
+func (m *Main) authenticator() (*jwtauth.Verifier, error) {
+	c := &m.Config
+	opts := &jwtauth.Options{JWKSURL: c.JWKSURL, Issuer: c.JWTIssuer, Audience: c.JWTAudience, Logger: m.logger()}
+	if c.JWTSecret != "" || c.JWKSURL == "" {
+		secret, err := m.secret()
+		if err != nil {
+			return nil, err
+		}
+		opts.Secret = secret
+	}
+	v, err := jwtauth.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// secret returns the HS256 secret: LOGSD_JWT_SECRET, else the one in the
+// data folder, generated there on first use.
+func (m *Main) secret() ([]byte, error) {
+	c := &m.Config
+	if c.JWTSecret != "" {
+		if len(c.JWTSecret) < jwtauth.MinSecretLen {
+			return nil, fmt.Errorf("LOGSD_JWT_SECRET (--jwt-secret) has %d bytes; at least %d are required", len(c.JWTSecret), jwtauth.MinSecretLen)
+		}
+		return []byte(c.JWTSecret), nil
+	}
+	s, created, err := loadOrCreateSecret(c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		m.logger().Info("logsd: generated a JWT secret", "file", filepath.Join(c.DataDir, secretFile))
+	}
+	return s, nil
+}
+
+// loadOrCreateSecret reads dir/jwt-secret, creating it (mode 0600, with 32
+// random bytes in hex) when it does not exist. Concurrent callers agree on
+// one secret: the file appears complete or not at all.
+func loadOrCreateSecret(dir string) ([]byte, bool, error) {
+	path := filepath.Join(dir, secretFile)
+	if s, err := readSecret(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return s, false, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, false, fmt.Errorf("data folder: %w", err)
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, false, fmt.Errorf("generate JWT secret: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, secretFile+".tmp-*")
+	if err != nil {
+		return nil, false, fmt.Errorf("write JWT secret: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(b[:]) + "\n")
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("write JWT secret: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, false, fmt.Errorf("write JWT secret: %w", err)
+	} else if err != nil { // another process was first: use its secret
+		s, err := readSecret(path)
+		return s, false, err
+	}
+	s, err := readSecret(path)
+	return s, err == nil, err
+}
+
+func readSecret(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("JWT secret: %w", err)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("JWT secret %s is readable by others (mode %v); run: chmod 600 %s", path, fi.Mode().Perm(), shellQuote(path))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return nil, fmt.Errorf("JWT secret: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) < jwtauth.MinSecretLen {
+		return nil, fmt.Errorf("JWT secret %s has %d bytes; at least %d are required", path, len(s), jwtauth.MinSecretLen)
+	}
+	return []byte(s), nil
+}
+
+// mintToken prints a token signed with the secret the server uses.
+func (m *Main) mintToken() error {
+	c := &m.Config
+	if c.JWKSURL != "" && c.JWTSecret == "" {
+		return errors.New("token: logsd verifies tokens with LOGSD_JWKS_URL, so tokens come from that identity provider; " +
+			"set LOGSD_JWT_SECRET as well to mint HS256 tokens here")
+	}
+	var perms []string
+	for _, p := range strings.Split(m.Token.Permissions, ",") {
+		p = strings.TrimSpace(p)
+		switch p {
+		case "":
+		case loghttp.PermRead, loghttp.PermWrite:
+			perms = append(perms, p)
+		default:
+			return fmt.Errorf("token: unknown permission %q; the permissions are %s and %s", p, loghttp.PermRead, loghttp.PermWrite)
+		}
+	}
+	secret, err := m.secret()
+	if err != nil {
+		return err
+	}
+	tok, err := jwtauth.Mint(secret, jwtauth.Grant{Tenant: m.Token.Tenant, Permissions: perms, Subject: m.Token.Subject,
+		TTL: m.Token.TTL, Issuer: c.JWTIssuer, Audience: c.JWTAudience})
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	_, err = fmt.Fprintln(m.Stdout, tok)
+	return err
+}
+
+// migrate brings the database schema up to date.
+func (m *Main) migrate(ctx context.Context) error {
+	st, err := bunstore.Open(ctx, m.Config.DatabaseURL, &bunstore.Options{Logger: m.logger()})
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", redact(m.Config.DatabaseURL), err)
+	}
+	m.logger().Info("logsd: database is up to date", "database", redact(m.Config.DatabaseURL))
+	return st.Close()
+}
+
+// publicURL is the default public URL for a listening address.
+func publicURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// redact hides the password of a database URL.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-:=+", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return fmt.Sprintf("logsd %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
