@@ -1,0 +1,130 @@
+// Package sse reads the Server-Sent Events wire format ("text/event-stream"
+// of the HTML standard, section 9.2) as a browser's EventSource does. Tests
+// use it to read the live stream over real HTTP.
+//
+// # Errors
+//
+// Next returns the reader's error, io.EOF when the stream ended cleanly
+// after a complete block, or io.ErrUnexpectedEOF when it ended inside one.
+//
+// # Concurrency
+//
+// A Reader is not safe for concurrent use.
+package sse
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Block is what one blank-line-terminated block of the stream carried.
+// A block whose data is empty does not dispatch an event in a browser
+// (Dispatched is false), but its id still updates LastEventID.
+type Block struct {
+	Event       string        // the event type; "message" when none was given
+	Data        string        // data lines joined with "\n"
+	HasID       bool          // the block had an id field
+	LastEventID string        // the reader's last event id after this block
+	Retry       time.Duration // a valid retry field of the block, else 0
+	Comments    []string      // comment lines, without the leading colon
+	Dispatched  bool          // a browser would dispatch an event for it
+}
+
+// Reader parses blocks from a stream.
+type Reader struct {
+	r           *bufio.Reader
+	lastEventID string
+	pendingCR   bool
+}
+
+// NewReader reads from r.
+func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, 64<<10)} }
+
+// LastEventID is the id a reconnecting client would send.
+func (r *Reader) LastEventID() string { return r.lastEventID }
+
+// line returns the next line without its terminator (CRLF, LF or CR).
+func (r *Reader) line() (string, error) {
+	var buf []byte
+	for {
+		c, err := r.r.ReadByte()
+		if err != nil {
+			if len(buf) > 0 {
+				return string(buf), io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		if r.pendingCR {
+			r.pendingCR = false
+			if c == '\n' {
+				continue
+			}
+		}
+		switch c {
+		case '\n':
+			return string(buf), nil
+		case '\r':
+			r.pendingCR = true
+			return string(buf), nil
+		}
+		buf = append(buf, c)
+	}
+}
+
+// Next returns the next block that had any field or comment.
+func (r *Reader) Next() (Block, error) {
+	var b Block
+	var data bytes.Buffer
+	hasData, any := false, false
+	for {
+		line, err := r.line()
+		if err != nil {
+			if err == io.EOF && any {
+				err = io.ErrUnexpectedEOF
+			}
+			return Block{}, err
+		}
+		if line == "" {
+			if !any {
+				continue
+			}
+			b.LastEventID = r.lastEventID
+			if hasData {
+				b.Data = strings.TrimSuffix(data.String(), "\n")
+				b.Dispatched = true
+			}
+			if b.Event == "" {
+				b.Event = "message"
+			}
+			return b, nil
+		}
+		any = true
+		if line[0] == ':' {
+			b.Comments = append(b.Comments, strings.TrimPrefix(line[1:], " "))
+			continue
+		}
+		name, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch name {
+		case "event":
+			b.Event = value
+		case "data":
+			hasData = true
+			data.WriteString(value)
+			data.WriteByte('\n')
+		case "id":
+			if !strings.ContainsRune(value, 0) {
+				b.HasID = true
+				r.lastEventID = value
+			}
+		case "retry":
+			if n, err := strconv.ParseUint(value, 10, 63); err == nil && value != "" && strings.Trim(value, "0123456789") == "" {
+				b.Retry = time.Duration(n) * time.Millisecond
+			}
+		}
+	}
+}

@@ -1,0 +1,533 @@
+package logstream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
+)
+
+// Options configure a [Broadcaster]. A nil *Options, and every zero field,
+// means the default named on the field.
+type Options struct {
+	// Logger receives the tailer's errors. Default: slog.Default().
+	Logger *slog.Logger
+
+	// Key seals event ids and stream tickets ([MinKeyLen] bytes or more).
+	// Every replica serving one API must have the same key. Default: a
+	// random key, good for one process only (ids and tickets of another
+	// process, or of a restarted one, are refused).
+	Key []byte
+
+	// Ledger records spent tickets. Default: a [MemoryLedger], which
+	// makes a ticket single-use per process only; with several replicas
+	// use a [SQLLedger] on the shared database.
+	Ledger Ledger
+
+	// TicketTTL is how long a ticket may wait before it is used.
+	// Default: [DefaultTicketTTL].
+	TicketTTL time.Duration
+
+	// MaxStreams is the number of concurrent subscriptions in this
+	// process, over every tenant. Default 2000.
+	MaxStreams int
+
+	// MaxStreamsPerTenant is the number of concurrent subscriptions of one
+	// tenant in this process. Default 100.
+	MaxStreamsPerTenant int
+
+	// MaxDuration ends a subscription that lasted that long (the client
+	// resumes by cursor). Default 1 hour; negative for no limit.
+	MaxDuration time.Duration
+
+	// Buffer is the number of events a subscription holds for its reader
+	// before it falls back to reading the store itself. Default 256.
+	Buffer int
+
+	// Batch is the number of entries read from the store at once, by the
+	// tailer and by a subscription catching up. Default 500.
+	Batch int
+
+	// Poll is how often the tailer reads the store while subscriptions
+	// exist even without a wake-up from [logstore.Store.Watch] (entries
+	// can pass the visibility watermark with no new append, and other
+	// processes on SQLite cannot wake it). Default 200ms.
+	Poll time.Duration
+
+	// Recent is the number of entries the tailer keeps after handing them
+	// out, so that a subscription that has caught up from the store can
+	// join the live feed without reading the store again. Default 4096.
+	Recent int
+}
+
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Logger == nil {
+		r.Logger = slog.Default()
+	}
+	if r.TicketTTL <= 0 {
+		r.TicketTTL = DefaultTicketTTL
+	}
+	if r.MaxStreams <= 0 {
+		r.MaxStreams = 2000
+	}
+	if r.MaxStreamsPerTenant <= 0 {
+		r.MaxStreamsPerTenant = 100
+	}
+	if r.MaxDuration == 0 {
+		r.MaxDuration = time.Hour
+	}
+	if r.Buffer <= 0 {
+		r.Buffer = 256
+	}
+	if r.Batch <= 0 {
+		r.Batch = 500
+	}
+	if r.Poll <= 0 {
+		r.Poll = 200 * time.Millisecond
+	}
+	if r.Recent <= 0 {
+		r.Recent = 4096
+	}
+	return r
+}
+
+// Event is one entry as a subscription hands it out: the entry, its store
+// cursor, its event id (the cursor sealed for the entry's tenant) and its
+// JSON, exactly as logs.Entry marshals. Events are shared between
+// subscriptions and must not be modified.
+type Event struct {
+	Cursor logstore.Cursor
+	Entry  logs.Entry
+	ID     string
+	Data   []byte
+}
+
+// Broadcaster fans the entries of one store out to live subscriptions. One
+// tailer goroutine reads every newly visible entry once and hands it to
+// each matching subscription in memory.
+type Broadcaster struct {
+	store   logstore.Store
+	opts    Options
+	log     *slog.Logger
+	sealer  *Sealer
+	tickets *tickets
+
+	ctx    context.Context // ends the tailer; canceled by Close
+	cancel context.CancelFunc
+	done   chan struct{}
+	kick   chan struct{} // wakes the tailer when the first subscription comes
+
+	mu       sync.Mutex
+	closed   bool
+	byTenant map[string][]*Subscription
+	n        int
+	active   bool            // the tailer is reading: pos is current
+	pos      logstore.Cursor // every entry up to pos was offered to live subscriptions
+	recent   []*Event        // ring of the last entries read, all tenants
+	rstart   int             // index of the oldest entry in recent
+	rlen     int
+	rbase    logstore.Cursor // recent holds every entry in (rbase, pos]
+}
+
+// New returns a Broadcaster over store and starts its tailer, which stays
+// idle while there are no subscriptions. Close stops it.
+func New(store logstore.Store, opts *Options) (*Broadcaster, error) {
+	o := opts.withDefaults()
+	key := o.Key
+	if key == nil {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("logstream: key: %w: %w", logs.ErrInternal, err)
+		}
+	}
+	sealer, err := NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	ledger := o.Ledger
+	if ledger == nil {
+		ledger = NewMemoryLedger()
+	}
+	tk, err := newTickets(key, ledger, o.TicketTTL)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Broadcaster{
+		store: store, opts: o, log: o.Logger, sealer: sealer, tickets: tk,
+		ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1),
+		byTenant: map[string][]*Subscription{},
+		recent:   make([]*Event, o.Recent),
+	}
+	go b.run()
+	return b, nil
+}
+
+// Sealer returns the sealer of event ids.
+func (b *Broadcaster) Sealer() *Sealer { return b.sealer }
+
+// IssueTicket returns a new stream ticket for tenant and filter f.
+func (b *Broadcaster) IssueTicket(ctx context.Context, tenant string, f logquery.Filter) (Ticket, error) {
+	return b.tickets.issue(tenant, f)
+}
+
+// RedeemTicket spends a ticket and returns its tenant and filter. Any
+// ticket that is malformed, altered, expired or spent before is one error
+// wrapping logs.ErrUnauthenticated; a ledger failure is logs.ErrUnavailable.
+func (b *Broadcaster) RedeemTicket(ctx context.Context, ticket string) (string, logquery.Filter, error) {
+	return b.tickets.redeem(ctx, ticket)
+}
+
+// Subscribe starts a subscription of tenant to the entries that match f.
+// With after nil it starts at the live edge: it receives entries that
+// become visible from about now on. With after set it first replays from
+// the store every matching entry beyond that cursor, then continues live,
+// with no gap and no duplicate.
+//
+// The subscription ends when ctx ends or Close is called (the caller must
+// call Close), and by the Broadcaster (see [EndError]). When a limit on
+// concurrent streams is reached, or the Broadcaster is closed, Subscribe
+// returns an *EndError and no subscription.
+func (b *Broadcaster) Subscribe(ctx context.Context, tenant string, f logquery.Filter, after *logstore.Cursor) (*Subscription, error) {
+	if err := logs.ValidateTenant("tenantId", tenant); err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Subscription{
+		b: b, tenant: tenant, match: f.Matcher(), ready: make(chan struct{}, 1),
+	}
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return nil, endError(EndShutdown)
+	case b.n >= b.opts.MaxStreams:
+		b.mu.Unlock()
+		return nil, endError(EndStreamLimit)
+	case len(b.byTenant[tenant]) >= b.opts.MaxStreamsPerTenant:
+		b.mu.Unlock()
+		return nil, endError(EndTenantStreamLimit)
+	}
+	needHead := false
+	switch {
+	case after != nil:
+		s.cov, s.last = *after, *after
+	case b.active:
+		s.live = true
+		s.floor, s.last = b.pos, b.pos
+	default:
+		needHead = true
+	}
+	b.byTenant[tenant] = append(b.byTenant[tenant], s)
+	b.n++
+	if b.n == 1 {
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	}
+	b.mu.Unlock()
+
+	if needHead {
+		head, err := b.store.Head(ctx)
+		if err != nil {
+			b.remove(s)
+			return nil, fmt.Errorf("logstream: subscribe: %w", err)
+		}
+		s.mu.Lock()
+		s.cov, s.last = head, head
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	if b.opts.MaxDuration > 0 {
+		s.timer = time.AfterFunc(b.opts.MaxDuration, func() { s.end(EndMaxDuration) })
+	}
+	s.stopCtx = context.AfterFunc(ctx, func() { s.Close() })
+	s.mu.Unlock()
+	if !s.live {
+		s.signal()
+	}
+	return s, nil
+}
+
+// remove takes s out of the broadcaster's registry; it is idempotent.
+func (b *Broadcaster) remove(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	list := b.byTenant[s.tenant]
+	for i, x := range list {
+		if x == s {
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+			b.n--
+			if len(list) == 0 {
+				delete(b.byTenant, s.tenant)
+			} else {
+				b.byTenant[s.tenant] = list
+			}
+			return
+		}
+	}
+}
+
+// Streams returns the number of subscriptions, over all tenants and of
+// tenant.
+func (b *Broadcaster) Streams(tenant string) (all, ofTenant int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n, len(b.byTenant[tenant])
+}
+
+// Close ends every subscription with [EndShutdown], refuses new ones, and
+// stops the tailer. It does not close the store.
+func (b *Broadcaster) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		<-b.done
+		return nil
+	}
+	b.closed = true
+	var all []*Subscription
+	for _, list := range b.byTenant {
+		all = append(all, list...)
+	}
+	b.mu.Unlock()
+	for _, s := range all {
+		s.end(EndShutdown)
+	}
+	b.cancel()
+	<-b.done
+	return nil
+}
+
+// event returns the shared event of r, encoding it once.
+func (b *Broadcaster) event(r logstore.Record) (*Event, error) {
+	data, err := json.Marshal(r.Entry)
+	if err != nil {
+		return nil, fmt.Errorf("logstream: encode entry %s: %w: %w", r.Entry.ID, logs.ErrInternal, err)
+	}
+	return &Event{Cursor: r.Cursor, Entry: r.Entry, ID: b.sealer.Seal(r.Entry.TenantID, r.Cursor), Data: data}, nil
+}
+
+// run is the tailer.
+func (b *Broadcaster) run() {
+	defer close(b.done)
+	watch := b.store.Watch(b.ctx)
+	poll := time.NewTimer(b.opts.Poll)
+	defer poll.Stop()
+	backoff := b.opts.Poll
+	wait := func(d time.Duration) bool {
+		poll.Reset(d)
+		select {
+		case <-b.ctx.Done():
+			return false
+		case _, ok := <-watch:
+			if !ok {
+				watch = nil
+			}
+		case <-b.kick:
+		case <-poll.C:
+		}
+		return true
+	}
+	for {
+		b.mu.Lock()
+		idle := b.n == 0
+		if idle {
+			b.active = false
+		}
+		active := b.active
+		b.mu.Unlock()
+		if idle {
+			// Nothing to do until the first subscription; drain wake-ups.
+			select {
+			case <-b.ctx.Done():
+				return
+			case _, ok := <-watch:
+				if !ok {
+					watch = nil
+				}
+			case <-b.kick:
+			}
+			continue
+		}
+		if !active {
+			if !b.activate() {
+				if !wait(backoff) {
+					return
+				}
+				backoff = min(2*backoff, 5*time.Second)
+			}
+			continue
+		}
+		b.mu.Lock()
+		pos := b.pos
+		b.mu.Unlock()
+		recs, err := b.store.After(b.ctx, "", pos, b.opts.Batch)
+		if err != nil {
+			if b.ctx.Err() != nil {
+				return
+			}
+			b.log.Warn("logstream: tailer: read the store", "err", err, "retry", backoff)
+			if !wait(backoff) {
+				return
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = b.opts.Poll
+		if len(recs) > 0 {
+			b.distribute(pos, recs)
+		}
+		if len(recs) == b.opts.Batch {
+			continue // more is waiting
+		}
+		if !wait(b.opts.Poll) {
+			return
+		}
+	}
+}
+
+// activate moves the idle tailer to the store's head, unless a live
+// subscription depends on its old position, and wakes the subscriptions
+// that wait to join.
+func (b *Broadcaster) activate() bool {
+	head, err := b.store.Head(b.ctx)
+	if err != nil {
+		if b.ctx.Err() == nil {
+			b.log.Warn("logstream: tailer: read the head", "err", err)
+		}
+		return false
+	}
+	b.mu.Lock()
+	live := false
+	for _, list := range b.byTenant {
+		for _, s := range list {
+			s.mu.Lock()
+			live = live || s.live
+			s.mu.Unlock()
+		}
+	}
+	if !live && b.pos.Less(head) {
+		b.pos = head
+		b.rbase, b.rstart, b.rlen = head, 0, 0
+		clear(b.recent)
+	}
+	b.active = true
+	var all []*Subscription
+	for _, list := range b.byTenant {
+		all = append(all, list...)
+	}
+	b.mu.Unlock()
+	for _, s := range all {
+		s.signal()
+	}
+	return true
+}
+
+// distribute hands recs, read after pos, to the live subscriptions.
+func (b *Broadcaster) distribute(pos logstore.Cursor, recs []logstore.Record) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	prev := pos
+	for _, r := range recs {
+		var ev *Event
+		for _, s := range b.byTenant[r.Entry.TenantID] {
+			if !s.match.Match(r.Entry) {
+				continue
+			}
+			if ev == nil {
+				var err error
+				if ev, err = b.event(r); err != nil {
+					b.log.Error("logstream: tailer", "err", err)
+					break
+				}
+			}
+			s.offer(ev, prev, b.opts.Buffer)
+		}
+		b.remember(r, ev)
+		prev = r.Cursor
+	}
+	b.pos = prev
+}
+
+// remember keeps r in the ring of recent entries (ev may be nil: the event
+// is then built when a joining subscription needs it).
+func (b *Broadcaster) remember(r logstore.Record, ev *Event) {
+	if ev == nil {
+		ev = &Event{Cursor: r.Cursor, Entry: r.Entry}
+	}
+	n := len(b.recent)
+	if b.rlen == n {
+		b.rbase = b.recent[b.rstart].Cursor
+		b.recent[b.rstart] = ev
+		b.rstart = (b.rstart + 1) % n
+		return
+	}
+	b.recent[(b.rstart+b.rlen)%n] = ev
+	b.rlen++
+}
+
+// join makes s live if it has caught up: if it has read everything up to a
+// cursor at or beyond the tailer's position, or if the recent entries hold
+// what lies between. It reports whether s is live, and whether it should
+// read the store again now (false while the tailer is not active: s is
+// woken when it is).
+func (b *Broadcaster) join(s *Subscription) (live, again bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.active || b.closed {
+		return false, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live || s.ended != nil {
+		return s.live, false
+	}
+	c := s.cov
+	if !c.Less(b.pos) {
+		s.live, s.floor = true, c
+		return true, false
+	}
+	if c.Less(b.rbase) {
+		return false, true // the gap is not in memory any more: read the store
+	}
+	var add []*Event
+	n := len(b.recent)
+	for i := 0; i < b.rlen; i++ {
+		j := (b.rstart + i) % n
+		ev := b.recent[j]
+		if !c.Less(ev.Cursor) || ev.Entry.TenantID != s.tenant || !s.match.Match(ev.Entry) {
+			continue
+		}
+		if ev.ID == "" {
+			full, err := b.event(logstore.Record{Cursor: ev.Cursor, Entry: ev.Entry})
+			if err != nil {
+				return false, true
+			}
+			b.recent[j], ev = full, full
+		}
+		add = append(add, ev)
+	}
+	if len(s.buf)+len(add) > b.opts.Buffer {
+		return false, true
+	}
+	s.buf = append(s.buf, add...)
+	s.live, s.floor = true, b.pos
+	return true, false
+}

@@ -1,0 +1,81 @@
+// Package logstream is the live tail of the logs service: a [Broadcaster]
+// that fans the entries of a [logstore.Store] out to subscriptions as they
+// become visible, and the Server-Sent Events writer that serves them
+// ([ServeSSE]).
+//
+// # Fan-out
+//
+// One tailer goroutine per Broadcaster reads the entries of every tenant
+// beyond its cursor with Store.After, once, and hands each entry to every
+// subscription of its tenant whose filter matches (logquery.Matcher), by a
+// non-blocking append to the subscription's bounded buffer. The tailer
+// runs while subscriptions exist: it is woken by Store.Watch (at once for
+// appends through the same Store, and through LISTEN/NOTIFY for other
+// processes on PostgreSQL) and polls every Options.Poll besides, because
+// entries also pass the store's visibility watermark when a slow
+// transaction ends, with no new append.
+//
+// A subscription whose buffer is full is not waited for and loses nothing:
+// it leaves the live feed and reads the store itself (After with its
+// tenant, from the last cursor it was offered) at its reader's pace. When a
+// read reaches the store's head it joins the live feed again. A subscription
+// started with a cursor (a client that resumes) starts the same way:
+// replay from the store, then live.
+//
+// # No gap, no duplicate
+//
+// Store.After hands out entries only below a visibility watermark, so no
+// entry can appear later with a cursor before one handed out. The hand-over
+// from the store to the live feed relies on that: a store read that starts
+// after the tailer's read that reached cursor P has finished sees at least
+// the tailer's watermark, so when it returns fewer entries than asked it
+// has returned every entry of the tenant up to P. If the tailer moved past
+// P meanwhile, the entries between are taken from the tailer's memory of
+// recent entries (Options.Recent), or the store is read again. Events are
+// deduplicated by cursor at the hand-over.
+//
+// # Event ids and resume
+//
+// A client never sees a store cursor. Each event id is the cursor sealed
+// for the tenant ([Sealer]): AES over the cursor and an HMAC tag over
+// tenant and ciphertext, with keys derived from Options.Key. An id that was
+// altered, or sealed for another tenant or with another key, is refused
+// (logs.ErrInvalid) before a stream starts. Every replica behind one API
+// must share the key; logsd derives it from its configured stream key or,
+// when there is none, from its JWT secret.
+//
+// # Tickets
+//
+// Browsers' EventSource cannot send an Authorization header, and a bearer
+// token must not travel in a URL. A client holding a token asks for a
+// [Ticket] ([Broadcaster.IssueTicket]): an AES-GCM sealed value bound to the
+// tenant and the filter, valid for Options.TicketTTL (60 s), spent on first
+// use through a [Ledger]. [SQLLedger] keeps spent tickets in the shared
+// database, so a ticket is single-use across replicas; the default
+// [MemoryLedger] only within one process.
+//
+// # Limits
+//
+// Options bound the concurrent subscriptions of the process and of each
+// tenant, and the duration of one subscription. A subscription refused or
+// ended by a limit, by Close (shutdown) or because the store failed gets an
+// [EndError] with a reason; over SSE it becomes `event: end` with the JSON
+// {"reason": ..., "message": ...}, and the client resumes by its last
+// event id. Limits count subscriptions of this process only.
+//
+// # Errors
+//
+// Subscribe validates its input (logs.ErrInvalid with a *logs.FieldError)
+// and returns an *EndError (logs.ErrRateLimited for the stream limits,
+// logs.ErrUnavailable after Close) when it refuses a subscription.
+// Subscription.Next returns an *EndError when the subscription was ended,
+// or the context's error. Tickets that are malformed, altered, expired or
+// spent are one error wrapping logs.ErrUnauthenticated.
+//
+// # Concurrency
+//
+// A Broadcaster is safe for concurrent use. A Subscription has one reader:
+// Next, Recv and Position must not be called concurrently with each other;
+// Close may be called from anywhere. Close stops the tailer and waits for
+// it; it does not close the store.
+package logstream

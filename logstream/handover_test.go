@@ -1,0 +1,70 @@
+package logstream_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
+	"github.com/ithbat/logs/logstream"
+)
+
+// pausingStore is the real store; a catch-up read (After of one tenant)
+// calls hook after it has read, before its result is used. It lets a test
+// move the tailer on while a subscription is between its store read and its
+// hand-over to the live feed.
+type pausingStore struct {
+	logstore.Store
+	hook func()
+}
+
+func (p *pausingStore) After(ctx context.Context, tenant string, after logstore.Cursor, limit int) ([]logstore.Record, error) {
+	recs, err := p.Store.After(ctx, tenant, after, limit)
+	if tenant != "" && p.hook != nil {
+		p.hook()
+	}
+	return recs, err
+}
+
+// The tailer moves past a catching-up subscription's read before it joins:
+// the entries in between come from the tailer's recent entries, or, when
+// they are no longer there, from another store read. Either way none is
+// lost or repeated.
+func TestHandOverWhileTailerMoves(t *testing.T) {
+	for name, recent := range map[string]int{"from recent entries": 4096, "recent entries too few": 1} {
+		t.Run(name, func(t *testing.T) {
+			store := openStore(t, "sqlite")
+			ps := &pausingStore{Store: store}
+			b := newBroadcaster(t, ps, logstream.Options{Recent: recent})
+			watcher := subscribe(t, b, "a", logquery.Filter{}, nil) // tells when the tailer has moved
+
+			old := appendEntries(t, store, "a", numbered("old", 3)...)
+			receive(t, watcher, 3)
+			var moved []string
+			paused := false
+			ps.hook = func() {
+				if paused {
+					return
+				}
+				paused = true
+				// The read is done; more entries pass the tailer before
+				// the subscription gets to join.
+				es := appendEntries(t, store, "a", numbered("during", 4)...)
+				appendEntries(t, store, "b", numbered("noise", 3)...)
+				moved = ids(es)
+				assert.Equal(t, moved, eventIDs(receive(t, watcher, 4)))
+			}
+			var zero logstore.Cursor
+			sub := subscribe(t, b, "a", logquery.Filter{}, &zero)
+			got := receive(t, sub, 7)
+			require.True(t, paused)
+			assert.Equal(t, append(ids(old), moved...), eventIDs(got))
+			after := appendEntries(t, store, "a", numbered("after", 2)...)
+			assert.Equal(t, ids(after), eventIDs(receive(t, sub, 2)))
+			nothingMore(t, sub, 50*1e6)
+		})
+	}
+}

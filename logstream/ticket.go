@@ -1,0 +1,232 @@
+package logstream
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
+)
+
+// DefaultTicketTTL is how long a stream ticket is valid by default.
+const DefaultTicketTTL = 60 * time.Second
+
+// maxTicketLen bounds the text of a ticket accepted by Redeem.
+const maxTicketLen = 4096
+
+// Ticket is a short-lived, single-use credential for one stream, bound to a
+// tenant and a filter. Browsers need it: EventSource cannot send an
+// Authorization header, and a long-lived bearer token must never appear in
+// a URL (where proxies and browser history keep it).
+type Ticket struct {
+	Value     string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// ticketBody is the sealed content of a ticket.
+type ticketBody struct {
+	Tenant  string       `json:"t"`
+	Filter  logquery.Raw `json:"f"`
+	Expires int64        `json:"e"` // unix milliseconds
+}
+
+// ErrTicketUsed is returned by a [Ledger] for a ticket id spent before.
+var ErrTicketUsed = fmt.Errorf("logstream: the ticket was used already: %w", logs.ErrUnauthenticated)
+
+// Ledger remembers which tickets were spent, so that each is accepted once.
+// Spend must be atomic: of two concurrent calls with one id, one fails.
+type Ledger interface {
+	// Spend records id as spent until expires. It returns an error
+	// wrapping [ErrTicketUsed] when id was spent before, and
+	// logs.ErrUnavailable when the ledger cannot be reached.
+	Spend(ctx context.Context, id string, expires time.Time) error
+}
+
+type tickets struct {
+	aead   cipher.AEAD
+	ledger Ledger
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+func newTickets(key []byte, ledger Ledger, ttl time.Duration) (*tickets, error) {
+	block, err := aes.NewCipher(derive(key, "logstream/ticket"))
+	if err != nil {
+		return nil, fmt.Errorf("logstream: %w: %w", logs.ErrInternal, err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("logstream: %w: %w", logs.ErrInternal, err)
+	}
+	return &tickets{aead: aead, ledger: ledger, ttl: ttl, now: time.Now}, nil
+}
+
+var ticketAD = []byte("logstream ticket v1")
+
+func (t *tickets) issue(tenant string, f logquery.Filter) (Ticket, error) {
+	if err := logs.ValidateTenant("tenantId", tenant); err != nil {
+		return Ticket{}, err
+	}
+	if err := f.Validate(); err != nil {
+		return Ticket{}, err
+	}
+	exp := t.now().Add(t.ttl).Truncate(time.Millisecond)
+	plain, err := json.Marshal(ticketBody{Tenant: tenant, Filter: f.Raw(), Expires: exp.UnixMilli()})
+	if err != nil {
+		return Ticket{}, fmt.Errorf("logstream: ticket: %w: %w", logs.ErrInternal, err)
+	}
+	nonce := make([]byte, t.aead.NonceSize(), t.aead.NonceSize()+len(plain)+t.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return Ticket{}, fmt.Errorf("logstream: ticket: %w: %w", logs.ErrInternal, err)
+	}
+	sealed := t.aead.Seal(nonce, nonce, plain, ticketAD)
+	return Ticket{Value: base64.RawURLEncoding.EncodeToString(sealed), ExpiresAt: exp.UTC()}, nil
+}
+
+// errBadTicket is the one answer to any ticket that is not valid; the
+// client is not told which check failed.
+var errBadTicket = fmt.Errorf("logstream: the stream ticket is invalid, expired or used: %w", logs.ErrUnauthenticated)
+
+func (t *tickets) redeem(ctx context.Context, value string) (string, logquery.Filter, error) {
+	if len(value) > maxTicketLen {
+		return "", logquery.Filter{}, errBadTicket
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(value)
+	ns := t.aead.NonceSize()
+	if err != nil || len(raw) < ns+t.aead.Overhead() {
+		return "", logquery.Filter{}, errBadTicket
+	}
+	plain, err := t.aead.Open(nil, raw[:ns], raw[ns:], ticketAD)
+	if err != nil {
+		return "", logquery.Filter{}, errBadTicket
+	}
+	var body ticketBody
+	if err := json.Unmarshal(plain, &body); err != nil {
+		return "", logquery.Filter{}, errBadTicket
+	}
+	exp := time.UnixMilli(body.Expires)
+	if !t.now().Before(exp) {
+		return "", logquery.Filter{}, errBadTicket
+	}
+	f, err := body.Filter.Filter()
+	if err != nil {
+		return "", logquery.Filter{}, errBadTicket
+	}
+	if err := t.ledger.Spend(ctx, base64.RawURLEncoding.EncodeToString(raw[:ns]), exp); err != nil {
+		if errors.Is(err, ErrTicketUsed) {
+			return "", logquery.Filter{}, errBadTicket
+		}
+		return "", logquery.Filter{}, err
+	}
+	return body.Tenant, f, nil
+}
+
+// MemoryLedger is a [Ledger] in the memory of one process. With several
+// replicas a ticket could be spent once on each; use [SQLLedger] there.
+type MemoryLedger struct {
+	mu    sync.Mutex
+	spent map[string]time.Time
+	now   func() time.Time
+}
+
+// NewMemoryLedger returns an empty MemoryLedger.
+func NewMemoryLedger() *MemoryLedger {
+	return &MemoryLedger{spent: map[string]time.Time{}, now: time.Now}
+}
+
+// Spend implements [Ledger]. Expired ids are forgotten as new ones come.
+func (l *MemoryLedger) Spend(_ context.Context, id string, expires time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.spent[id]; ok {
+		return ErrTicketUsed
+	}
+	if len(l.spent) >= 1024 && len(l.spent)%256 == 0 {
+		now := l.now()
+		for k, exp := range l.spent {
+			if exp.Before(now) {
+				delete(l.spent, k)
+			}
+		}
+	}
+	l.spent[id] = expires
+	return nil
+}
+
+// SQLLedger is a [Ledger] in a table of a SQL database, so that a ticket is
+// spent once across every replica that shares the database. It creates
+// its table, logstream_tickets, when missing.
+type SQLLedger struct {
+	db      *sql.DB
+	insert  string
+	cleanup string
+	mu      sync.Mutex
+	next    time.Time // when to delete expired rows next
+	now     func() time.Time
+}
+
+// NewSQLLedger returns a ledger in db; dialect is "pg" (PostgreSQL) or
+// "sqlite", as bunstore's Store.Dialect reports it.
+func NewSQLLedger(ctx context.Context, db *sql.DB, dialect string) (*SQLLedger, error) {
+	var ph1, ph2 string
+	switch dialect {
+	case "pg", "postgres":
+		ph1, ph2 = "$1", "$2"
+	case "sqlite":
+		ph1, ph2 = "?", "?"
+	default:
+		return nil, fmt.Errorf("logstream: ledger: unknown dialect %q: %w", dialect, logs.ErrInvalid)
+	}
+	const create = `CREATE TABLE IF NOT EXISTS logstream_tickets (id VARCHAR(32) PRIMARY KEY, expires_at BIGINT NOT NULL)`
+	var err error
+	for range 3 { // concurrent creation on PostgreSQL can fail once on the catalog
+		if _, err = db.ExecContext(ctx, create); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("logstream: ledger: create table: %w: %w", logs.ErrUnavailable, err)
+	}
+	return &SQLLedger{
+		db:      db,
+		insert:  "INSERT INTO logstream_tickets (id, expires_at) VALUES (" + ph1 + ", " + ph2 + ") ON CONFLICT (id) DO NOTHING",
+		cleanup: "DELETE FROM logstream_tickets WHERE expires_at < " + ph1,
+		now:     time.Now,
+	}, nil
+}
+
+// Spend implements [Ledger]. About once a minute it also deletes the rows of
+// expired tickets (an expired ticket is refused before the ledger is asked).
+func (l *SQLLedger) Spend(ctx context.Context, id string, expires time.Time) error {
+	res, err := l.db.ExecContext(ctx, l.insert, id, expires.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("logstream: ledger: %w: %w", logs.ErrUnavailable, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("logstream: ledger: %w: %w", logs.ErrUnavailable, err)
+	}
+	if n == 0 {
+		return ErrTicketUsed
+	}
+	now := l.now()
+	l.mu.Lock()
+	due := now.After(l.next)
+	if due {
+		l.next = now.Add(time.Minute)
+	}
+	l.mu.Unlock()
+	if due {
+		_, _ = l.db.ExecContext(ctx, l.cleanup, now.Add(-time.Minute).UnixMilli())
+	}
+	return nil
+}
