@@ -65,6 +65,10 @@ type Options struct {
 	// out, so that a subscription that has caught up from the store can
 	// join the live feed without reading the store again. Default 4096.
 	Recent int
+
+	// SSE configures [ServeSSE] and [WriteEnd] for the subscriptions of
+	// this Broadcaster when they are given no options of their own.
+	SSE SSEOptions
 }
 
 func (o *Options) withDefaults() Options {
@@ -177,15 +181,17 @@ func New(store logstore.Store, opts *Options) (*Broadcaster, error) {
 // Sealer returns the sealer of event ids.
 func (b *Broadcaster) Sealer() *Sealer { return b.sealer }
 
-// IssueTicket returns a new stream ticket for tenant and filter f.
-func (b *Broadcaster) IssueTicket(ctx context.Context, tenant string, f logquery.Filter) (Ticket, error) {
-	return b.tickets.issue(tenant, f)
+// IssueTicket returns a new stream ticket for g.Tenant and g.Filter. A
+// non-zero g.Until (the expiry of the credential the ticket was obtained
+// with) is handed back by RedeemTicket, so that the stream can end then.
+func (b *Broadcaster) IssueTicket(ctx context.Context, g Grant) (Ticket, error) {
+	return b.tickets.issue(g)
 }
 
-// RedeemTicket spends a ticket and returns its tenant and filter. Any
-// ticket that is malformed, altered, expired or spent before is one error
-// wrapping logs.ErrUnauthenticated; a ledger failure is logs.ErrUnavailable.
-func (b *Broadcaster) RedeemTicket(ctx context.Context, ticket string) (string, logquery.Filter, error) {
+// RedeemTicket spends a ticket and returns what it grants. Any ticket that
+// is malformed, altered, expired or spent before is one error wrapping
+// logs.ErrUnauthenticated; a ledger failure is logs.ErrUnavailable.
+func (b *Broadcaster) RedeemTicket(ctx context.Context, ticket string) (Grant, error) {
 	return b.tickets.redeem(ctx, ticket)
 }
 

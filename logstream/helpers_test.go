@@ -132,19 +132,30 @@ func eventIDs(evs []*logstream.Event) []string {
 	return out
 }
 
-// all returns every entry of tenant ("" for all) in cursor order.
-func all(tb testing.TB, s logstore.Store, tenant string) []logstore.Record {
+// visible returns the n entries of tenant ("" for all) in cursor order, once
+// the store hands them all out. On PostgreSQL the visibility watermark is
+// the whole cluster's: a transaction open in another database (another
+// test) holds it back for a while.
+func visible(tb testing.TB, s logstore.Store, tenant string, n int) []logstore.Record {
 	tb.Helper()
-	var out []logstore.Record
-	var c logstore.Cursor
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		recs, err := s.After(context.Background(), tenant, c, 1000)
-		require.NoError(tb, err)
-		out = append(out, recs...)
-		if len(recs) < 1000 {
+		var out []logstore.Record
+		var c logstore.Cursor
+		for {
+			recs, err := s.After(context.Background(), tenant, c, 1000)
+			require.NoError(tb, err)
+			out = append(out, recs...)
+			if len(recs) < 1000 {
+				break
+			}
+			c = recs[len(recs)-1].Cursor
+		}
+		if len(out) >= n || time.Now().After(deadline) {
+			require.Len(tb, out, n)
 			return out
 		}
-		c = recs[len(recs)-1].Cursor
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -185,6 +185,8 @@ func (c *sseConn) end(id string, e *EndError) error {
 // WriteEnd answers a stream request with the event-stream headers, a
 // reconnection delay and `event: end` with e as its JSON data: the answer
 // to a request that Subscribe refused with an *EndError.
+//
+// With opts nil the defaults apply.
 func WriteEnd(w http.ResponseWriter, e *EndError, opts *SSEOptions) error {
 	o := opts.withDefaults()
 	SetHeaders(w.Header())
@@ -209,8 +211,13 @@ func WriteEnd(w http.ResponseWriter, e *EndError, opts *SSEOptions) error {
 // Heartbeat, with an id line when its position moved on. When the
 // Broadcaster ends the stream it sends `event: end` with the JSON of the
 // *EndError ({"reason":"...","message":"..."}) and returns nil.
+//
+// With opts nil the Broadcaster's Options.SSE apply.
 func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription, opts *SSEOptions) error {
 	defer sub.Close()
+	if opts == nil {
+		opts = &sub.b.opts.SSE
+	}
 	o := opts.withDefaults()
 	sealer := sub.b.sealer
 	SetHeaders(w.Header())

@@ -127,7 +127,7 @@ func TestSSEWireFormat(t *testing.T) {
 			Metadata: map[string]any{"ip": "10.0.0.1", "n": 3.5}, CreatedAt: time.Date(2026, 3, 19, 11, 5, 22, 0, time.UTC)},
 		mk(logs.LevelInfo, "idp", "second"),
 	)
-	recs := all(t, store, "a")
+	recs := visible(t, store, "a", 2)
 	for i, ev := range c.events(t, 2) {
 		want, err := json.Marshal(es[i])
 		require.NoError(t, err)
@@ -163,7 +163,7 @@ func TestSSEHeartbeatAndPosition(t *testing.T) {
 	assert.NotEqual(t, start, moved.LastEventID)
 	p, err := b.Sealer().Open("a", moved.LastEventID)
 	require.NoError(t, err)
-	recs := all(t, store, "")
+	recs := visible(t, store, "", 3)
 	assert.Equal(t, recs[len(recs)-1].Cursor, p)
 
 	// Resuming from it replays nothing old and misses nothing new.

@@ -30,6 +30,9 @@ const (
 	EndTenantStreamLimit EndReason = "tenant_stream_limit"
 	// EndUnavailable: the store could not be read.
 	EndUnavailable EndReason = "unavailable"
+	// EndCredentialExpired: the token the stream was opened with expired
+	// (the owner of the subscription calls End with it).
+	EndCredentialExpired EndReason = "credential_expired"
 
 	// endClosed: the reader closed the subscription itself.
 	endClosed EndReason = "closed"
@@ -41,6 +44,7 @@ var endMessages = map[EndReason]string{
 	EndStreamLimit:       "the server has reached its limit of concurrent streams; retry later",
 	EndTenantStreamLimit: "the tenant has reached its limit of concurrent streams; close another stream or retry later",
 	EndUnavailable:       "the log store is unavailable; retry later with the last event id",
+	EndCredentialExpired: "the credential of the stream expired; reconnect with a fresh one and the last event id",
 	endClosed:            "the subscription was closed",
 }
 
@@ -117,6 +121,12 @@ func (s *Subscription) offer(ev *Event, prev logstore.Cursor, capacity int) {
 	}
 	s.signal()
 }
+
+// End ends the subscription with reason r, unless it has ended already:
+// its reader's Next returns an *EndError (over SSE: `event: end`). Its
+// owner uses it for limits of its own, such as the expiry of the credential
+// the stream was opened with. The reader must still call Close.
+func (s *Subscription) End(r EndReason) { s.end(r) }
 
 // end ends s with reason r, unless it ended already, and returns how it
 // ended.

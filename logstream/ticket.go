@@ -32,11 +32,20 @@ type Ticket struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// Grant is what a ticket lets its bearer do: stream the entries of Tenant
+// that match Filter, until Until (zero: no limit but the stream's own).
+type Grant struct {
+	Tenant string
+	Filter logquery.Filter
+	Until  time.Time
+}
+
 // ticketBody is the sealed content of a ticket.
 type ticketBody struct {
 	Tenant  string       `json:"t"`
 	Filter  logquery.Raw `json:"f"`
-	Expires int64        `json:"e"` // unix milliseconds
+	Expires int64        `json:"e"`           // unix milliseconds
+	Until   int64        `json:"u,omitempty"` // unix milliseconds
 }
 
 // ErrTicketUsed is returned by a [Ledger] for a ticket id spent before.
@@ -72,15 +81,19 @@ func newTickets(key []byte, ledger Ledger, ttl time.Duration) (*tickets, error) 
 
 var ticketAD = []byte("logstream ticket v1")
 
-func (t *tickets) issue(tenant string, f logquery.Filter) (Ticket, error) {
-	if err := logs.ValidateTenant("tenantId", tenant); err != nil {
+func (t *tickets) issue(g Grant) (Ticket, error) {
+	if err := logs.ValidateTenant("tenantId", g.Tenant); err != nil {
 		return Ticket{}, err
 	}
-	if err := f.Validate(); err != nil {
+	if err := g.Filter.Validate(); err != nil {
 		return Ticket{}, err
 	}
 	exp := t.now().Add(t.ttl).Truncate(time.Millisecond)
-	plain, err := json.Marshal(ticketBody{Tenant: tenant, Filter: f.Raw(), Expires: exp.UnixMilli()})
+	body := ticketBody{Tenant: g.Tenant, Filter: g.Filter.Raw(), Expires: exp.UnixMilli()}
+	if !g.Until.IsZero() {
+		body.Until = g.Until.UnixMilli()
+	}
+	plain, err := json.Marshal(body)
 	if err != nil {
 		return Ticket{}, fmt.Errorf("logstream: ticket: %w: %w", logs.ErrInternal, err)
 	}
@@ -96,38 +109,43 @@ func (t *tickets) issue(tenant string, f logquery.Filter) (Ticket, error) {
 // client is not told which check failed.
 var errBadTicket = fmt.Errorf("logstream: the stream ticket is invalid, expired or used: %w", logs.ErrUnauthenticated)
 
-func (t *tickets) redeem(ctx context.Context, value string) (string, logquery.Filter, error) {
+func (t *tickets) redeem(ctx context.Context, value string) (Grant, error) {
 	if len(value) > maxTicketLen {
-		return "", logquery.Filter{}, errBadTicket
+		return Grant{}, errBadTicket
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(value)
 	ns := t.aead.NonceSize()
 	if err != nil || len(raw) < ns+t.aead.Overhead() {
-		return "", logquery.Filter{}, errBadTicket
+		return Grant{}, errBadTicket
 	}
 	plain, err := t.aead.Open(nil, raw[:ns], raw[ns:], ticketAD)
 	if err != nil {
-		return "", logquery.Filter{}, errBadTicket
+		return Grant{}, errBadTicket
 	}
 	var body ticketBody
 	if err := json.Unmarshal(plain, &body); err != nil {
-		return "", logquery.Filter{}, errBadTicket
+		return Grant{}, errBadTicket
 	}
 	exp := time.UnixMilli(body.Expires)
-	if !t.now().Before(exp) {
-		return "", logquery.Filter{}, errBadTicket
+	now := t.now()
+	if !now.Before(exp) || body.Until != 0 && !now.Before(time.UnixMilli(body.Until)) {
+		return Grant{}, errBadTicket
 	}
 	f, err := body.Filter.Filter()
 	if err != nil {
-		return "", logquery.Filter{}, errBadTicket
+		return Grant{}, errBadTicket
 	}
 	if err := t.ledger.Spend(ctx, base64.RawURLEncoding.EncodeToString(raw[:ns]), exp); err != nil {
 		if errors.Is(err, ErrTicketUsed) {
-			return "", logquery.Filter{}, errBadTicket
+			return Grant{}, errBadTicket
 		}
-		return "", logquery.Filter{}, err
+		return Grant{}, err
 	}
-	return body.Tenant, f, nil
+	g := Grant{Tenant: body.Tenant, Filter: f}
+	if body.Until != 0 {
+		g.Until = time.UnixMilli(body.Until).UTC()
+	}
+	return g, nil
 }
 
 // MemoryLedger is a [Ledger] in the memory of one process. With several
