@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -67,12 +68,16 @@ func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *call) err
 	if r.ContentLength > s.opts.MaxIngestBytes {
 		return s.tooLarge()
 	}
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
-	body := http.MaxBytesReader(w, r.Body, s.opts.MaxIngestBytes)
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	body := http.MaxBytesReader(innermost(w), r.Body, s.opts.MaxIngestBytes)
 	entries, err := s.decodeEntries(body, isNDJSON(r.Header.Get("Content-Type")), c.Tenant)
 	if err != nil {
 		return err
 	}
+	// The body is read: lift the deadline, which would otherwise cancel the
+	// request's context while the store is still writing.
+	_ = rc.SetReadDeadline(time.Time{})
 	stored, err := s.store.Append(r.Context(), c.Tenant, entries)
 	if err != nil {
 		return err
@@ -83,6 +88,19 @@ func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	writeData(w, http.StatusCreated, ingestResponse{IDs: ids, Count: len(ids)})
 	return nil
+}
+
+// innermost unwraps w to the server's own ResponseWriter, so that
+// http.MaxBytesReader can tell the server to close the connection after a
+// body that is too large.
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
 }
 
 func (s *Server) tooLarge() error {
@@ -191,6 +209,8 @@ func (s *Server) jsonError(err error, field string) error {
 	switch {
 	case errors.As(err, &se):
 		return fieldErr(logs.ErrInvalid, field, "is not valid JSON: %s", se.Error())
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return Errorf(logs.ErrInvalid, "the body did not arrive within %s", s.opts.BodyTimeout)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fieldErr(logs.ErrInvalid, field, "is not valid JSON: the body ends inside it")
 	}

@@ -1,14 +1,17 @@
 package loghttp_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -375,4 +378,24 @@ func TestIngestLimitsConfigurable(t *testing.T) {
 	post(entry+"\n"+entry).data(t, 201, &in)
 	post(entry+"\n"+entry+"\n"+entry).requireError(t, 413, "payload_too_large", "")
 	post(`{"level":"info","source":"a","message":"`+strings.Repeat("m", 200)+`"}`).requireError(t, 413, "payload_too_large", "")
+}
+
+func TestIngestSlowBody(t *testing.T) {
+	st := openStore(t, "sqlite")
+	e := newEnv(t, st, &envOptions{opts: loghttp.Options{BodyTimeout: 300 * time.Millisecond}})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	body := `{"level":"info","source":"a","message":"m"}`
+	_, err = fmt.Fprintf(conn, "POST /api/v1/logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nX-Tenant-ID: acme\r\nContent-Length: %d\r\n\r\n%s",
+		token(t, "acme", loghttp.PermWrite), len(body), body[:10]) // and then nothing more
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "a stalled body is cut off")
+	defer resp.Body.Close()
+	assert.Equal(t, 400, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	assert.Contains(t, string(b), "did not arrive within")
+	assert.Zero(t, e.list(t, "acme", "").Total)
 }
