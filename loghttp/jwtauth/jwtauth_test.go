@@ -557,3 +557,26 @@ func TestRefresh(t *testing.T) {
 	assert.EqualValues(t, 1, srv.fetches.Load())
 	require.NoError(t, verifier(t, jwtauth.Options{Secret: secret}).Refresh(t.Context()))
 }
+
+func BenchmarkVerify(b *testing.B) {
+	k := testKeys(b)
+	srv := newJWKSServer(b, pubJWK("rsa", k.rsa1, nil), pubJWK("ec", k.p256, nil), pubJWK("ed", k.ed, nil))
+	v := verifier(b, jwtauth.Options{Secret: secret, JWKSURL: srv.URL})
+	for _, tc := range []struct {
+		name string
+		tok  string
+	}{
+		{"HS256", hs(b, claims())},
+		{"RS256", sign(b, jwt.SigningMethodRS256, k.rsa1, "rsa", claims())},
+		{"ES256", sign(b, jwt.SigningMethodES256, k.p256, "ec", claims())},
+		{"EdDSA", sign(b, jwt.SigningMethodEdDSA, k.ed, "ed", claims())},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := v.Verify(b.Context(), tc.tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
