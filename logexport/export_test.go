@@ -1,8 +1,12 @@
 package logexport
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"time"
+
+	"github.com/ithbat/logs"
 )
 
 // Hooks for the tests of package logexport_test.
@@ -21,3 +25,13 @@ func Sweep(ctx context.Context, e *Exporter) error { return e.sweep(ctx) }
 
 // BlobKey is the key of a job's file.
 func BlobKey(tenant, id string, f Format) string { return blobKey(tenant, id, f) }
+
+// NewTestEncoder returns a function that encodes one entry in format f
+// into w (buffered).
+func NewTestEncoder(f Format, w io.Writer) func(*logs.Entry) error {
+	enc, err := newEncoder(f, bufio.NewWriterSize(w, 1<<20))
+	if err != nil {
+		panic(err)
+	}
+	return enc.entry
+}

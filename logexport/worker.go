@@ -14,6 +14,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
 )
 
 var (
@@ -323,20 +324,31 @@ func (e *Exporter) write(ctx context.Context, r *jobRow) (n int64, err error) {
 	if err := enc.begin(); err != nil {
 		return 0, wfail(err)
 	}
-	for entry, serr := range e.store.Scan(ctx, r.TenantID, f, r.snapshot()) {
-		if serr != nil {
-			if c := context.Cause(ctx); c != nil {
-				return n, c
+	// The store is read in its own goroutine, a few chunks ahead of the
+	// encoder, so that reading and encoding overlap.
+	sctx, stopScan := context.WithCancel(ctx)
+	chunks, scanErr := e.scan(sctx, r, f)
+	defer func() {
+		stopScan()
+		for range chunks { // let the reader end
+		}
+	}()
+	for chunk := range chunks {
+		for i := range chunk {
+			if err := enc.entry(&chunk[i]); err != nil {
+				return n, wfail(err)
 			}
-			return n, serr
+			n++
+			if e.rowHook != nil {
+				e.rowHook(n)
+			}
 		}
-		if err := enc.entry(&entry); err != nil {
-			return n, wfail(err)
+	}
+	if err := <-scanErr; err != nil {
+		if c := context.Cause(ctx); c != nil {
+			return n, c
 		}
-		n++
-		if e.rowHook != nil {
-			e.rowHook(n)
-		}
+		return n, err
 	}
 	if c := context.Cause(ctx); c != nil {
 		return n, c
@@ -351,4 +363,48 @@ func (e *Exporter) write(ctx context.Context, r *jobRow) (n int64, err error) {
 		return n, wfail(err)
 	}
 	return n, nil
+}
+
+// Reading ahead: chunks of chunkSize entries, at most chunksAhead waiting.
+const (
+	chunkSize   = 256
+	chunksAhead = 8
+)
+
+// scan reads the job's entries in a goroutine and sends them in chunks. The
+// chunk channel is closed at the end; then the error channel gives the
+// scan's error or nil. Cancel ctx and drain the chunks to stop it early.
+func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-chan []logs.Entry, <-chan error) {
+	chunks := make(chan []logs.Entry, chunksAhead)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		chunk := make([]logs.Entry, 0, chunkSize)
+		for entry, err := range e.store.Scan(ctx, r.TenantID, f, r.snapshot()) {
+			if err != nil {
+				errc <- err
+				return
+			}
+			chunk = append(chunk, entry)
+			if len(chunk) == chunkSize {
+				select {
+				case chunks <- chunk:
+				case <-ctx.Done():
+					errc <- ctx.Err()
+					return
+				}
+				chunk = make([]logs.Entry, 0, chunkSize)
+			}
+		}
+		if len(chunk) > 0 {
+			select {
+			case chunks <- chunk:
+			case <-ctx.Done():
+				errc <- ctx.Err()
+				return
+			}
+		}
+		errc <- nil
+	}()
+	return chunks, errc
 }

@@ -1,0 +1,212 @@
+package logexport_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/internal/testdb"
+	"github.com/ithbat/logs/logexport"
+	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore/bunstore"
+)
+
+// BenchmarkExport exports LOGEXPORT_BENCH_ROWS (default 1,000,000) entries
+// of one tenant from PostgreSQL, beside PostgreSQL's own COPY ... TO STDOUT
+// CSV of the same rows in the same order. Each figure is one export:
+//
+//	LOGEXPORT_BENCH_ROWS=1000000 go test -run '^$' -bench Export -benchtime 1x ./logexport
+//
+// It prints rows/s and the peak Go heap during the export; the process's
+// peak RSS is printed at the end.
+func BenchmarkExport(b *testing.B) {
+	rows := 1_000_000
+	if s := os.Getenv("LOGEXPORT_BENCH_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(b, err)
+		rows = n
+	}
+	ctx := context.Background()
+	dbURL := testdb.Postgres(b)
+	st, err := bunstore.Open(ctx, dbURL, &bunstore.Options{Logger: quietLogger(), NoSearchIndex: true})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = st.Close() })
+
+	t0 := time.Now()
+	loadRows(b, st, dbURL, tenantA, rows)
+	// A second tenant, so that the export has to select.
+	loadRows(b, st, dbURL, tenantB, rows/10)
+	_, err = st.DB().ExecContext(ctx, "ANALYZE log_entries")
+	require.NoError(b, err)
+	b.Logf("loaded %d rows in %s", rows+rows/10, time.Since(t0).Round(time.Millisecond))
+
+	rawCopy := func() int64 {
+		conn, err := pgx.Connect(ctx, dbURL)
+		require.NoError(b, err)
+		defer conn.Close(ctx)
+		tag, err := conn.PgConn().CopyTo(ctx, io.Discard, `COPY (SELECT id, tenant_id, level, source, message, metadata, created_at
+			FROM log_entries WHERE tenant_id = '`+tenantA+`' ORDER BY created_at DESC, id DESC) TO STDOUT CSV HEADER`)
+		require.NoError(b, err)
+		return tag.RowsAffected()
+	}
+	var copyRate float64
+	b.Run("pg-copy-csv", func(b *testing.B) {
+		for range b.N {
+			start := time.Now()
+			n := rawCopy()
+			require.EqualValues(b, rows, n)
+			copyRate = float64(n) / time.Since(start).Seconds()
+			b.ReportMetric(copyRate, "rows/s")
+		}
+	})
+
+	// The store alone: what the export cannot be faster than.
+	b.Run("store-scan-only", func(b *testing.B) {
+		snap, err := st.Snapshot(ctx)
+		require.NoError(b, err)
+		for range b.N {
+			start := time.Now()
+			n := 0
+			for _, err := range st.Scan(ctx, tenantA, logquery.Filter{}, snap) {
+				require.NoError(b, err)
+				n++
+			}
+			require.Equal(b, rows, n)
+			rate := float64(n) / time.Since(start).Seconds()
+			b.ReportMetric(rate, "rows/s")
+			b.ReportMetric(100*rate/copyRate, "%-of-pg-copy")
+		}
+	})
+
+	for _, format := range []logexport.Format{logexport.FormatCSV, logexport.FormatJSON} {
+		b.Run(string(format), func(b *testing.B) {
+			bucket, err := logexport.OpenBucket(ctx, "file://"+b.TempDir())
+			require.NoError(b, err)
+			defer bucket.Close()
+			signer, err := logexport.NewFileSigner("http://127.0.0.1:1", testSecret)
+			require.NoError(b, err)
+			e, err := logexport.New(st, st.DB(), bucket, &logexport.Options{Logger: quietLogger(), Signer: signer})
+			require.NoError(b, err)
+			require.NoError(b, e.Migrate(ctx))
+			var peak atomic.Uint64
+			logexport.SetRowHook(e, func(n int64) {
+				if n%20000 == 0 {
+					var ms runtime.MemStats
+					runtime.ReadMemStats(&ms)
+					if ms.HeapAlloc > peak.Load() {
+						peak.Store(ms.HeapAlloc)
+					}
+				}
+			})
+			for range b.N {
+				runtime.GC()
+				start := time.Now()
+				j, err := e.Submit(ctx, tenantA, format, logquery.Filter{})
+				require.NoError(b, err)
+				submitted := time.Since(start)
+				ran, err := logexport.RunOnce(ctx, e)
+				require.NoError(b, err)
+				require.True(b, ran)
+				elapsed := time.Since(start)
+				j, err = e.Get(ctx, tenantA, j.ID)
+				require.NoError(b, err)
+				require.Equal(b, logexport.StatusReady, j.Status, j.Error)
+				require.EqualValues(b, rows, j.Records)
+				attrs, err := bucket.Attributes(ctx, logexport.BlobKey(tenantA, j.ID, format))
+				require.NoError(b, err)
+				rate := float64(rows) / elapsed.Seconds()
+				b.ReportMetric(rate, "rows/s")
+				b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+				b.ReportMetric(100*rate/copyRate, "%-of-pg-copy")
+				b.Logf("%s: %d rows, %d MB in %s (submit+count %s): %.0f rows/s, %.0f%% of COPY; peak heap %d MB",
+					format, rows, attrs.Size>>20, elapsed.Round(time.Millisecond), submitted.Round(time.Millisecond),
+					rate, 100*rate/copyRate, peak.Load()>>20)
+			}
+		})
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		b.Logf("process peak RSS %d MB (includes loading the data)", ru.Maxrss>>10)
+	}
+}
+
+// loadRows writes n entries of tenant with COPY, as fast as PostgreSQL
+// takes them: messages and metadata like the API document's examples.
+func loadRows(tb testing.TB, st *bunstore.Store, dbURL, tenant string, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Microsecond)
+	oldest := base.Add(-time.Duration(n) * time.Millisecond)
+	// Append creates the partitions that COPY needs (under another tenant).
+	_, err := st.Append(ctx, "partition-seed", []logs.Entry{
+		{Level: logs.LevelInfo, Source: "seed", Message: "newest", CreatedAt: base.Add(time.Millisecond)},
+		{Level: logs.LevelInfo, Source: "seed", Message: "oldest", CreatedAt: oldest.Add(-time.Millisecond)},
+	})
+	require.NoError(tb, err)
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(tb, err)
+	defer conn.Close(ctx)
+	levels := []string{"info", "warn", "error"}
+	sources := []string{"auth", "admin", "idp", "scim"}
+	msgs := []string{
+		"Failed login attempt — invalid credentials",
+		"MFA verification failed — TOTP code expired",
+		"OIDC token introspection failed — provider unreachable",
+		"Session refresh attempted with expired refresh token",
+	}
+	i := 0
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"log_entries"},
+		[]string{"tenant_id", "id", "created_at", "level", "source", "message", "message_fold", "metadata"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if i >= n {
+				return nil, nil
+			}
+			msg := msgs[i%len(msgs)]
+			md := fmt.Sprintf(`{"userId":"u%08d","email":"user%d@example.com","ip":"102.45.67.%d","userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64)"}`, i, i%1000, i%256)
+			row := []any{tenant, uuid.New(), base.Add(-time.Duration(i) * time.Millisecond), levels[i%3], sources[i%4],
+				msg, logquery.Fold(msg), md}
+			i++
+			return row, nil
+		}))
+	require.NoError(tb, err)
+}
+
+// BenchmarkEncode measures the encoders alone on entries in memory (like
+// the benchmark's rows), writing into a discarding writer: the CPU per row
+// that the export adds to the store's Scan.
+func BenchmarkEncode(b *testing.B) {
+	es := make([]logs.Entry, 1000)
+	for i := range es {
+		es[i] = logs.Entry{
+			ID: uuid.NewString(), TenantID: tenantA, Level: logs.LevelError, Source: "auth",
+			Message: "Failed login attempt — invalid credentials",
+			Metadata: map[string]any{"userId": fmt.Sprintf("u%08d", i), "email": "user@example.com",
+				"ip": "102.45.67.89", "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"},
+			CreatedAt: time.Now().UTC(),
+		}
+	}
+	for _, f := range []logexport.Format{logexport.FormatCSV, logexport.FormatJSON, logexport.FormatNDJSON} {
+		b.Run(string(f), func(b *testing.B) {
+			b.ReportAllocs()
+			enc := logexport.NewTestEncoder(f, io.Discard)
+			b.ResetTimer()
+			for i := range b.N {
+				if err := enc(&es[i%len(es)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
