@@ -25,9 +25,11 @@ func TestPostgresWatermark(t *testing.T) {
 	// Make sure the partition exists before the manual transaction.
 	_, err = s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "warm-up"}})
 	require.NoError(t, err)
-	seen, err := s.After(ctx, "", logstore.Cursor{}, 100)
-	require.NoError(t, err)
-	require.Len(t, seen, 1)
+	var seen []logstore.Record
+	require.Eventually(t, func() bool {
+		seen, err = s.After(ctx, "", logstore.Cursor{}, 100)
+		return err == nil && len(seen) == 1
+	}, 30*time.Second, 20*time.Millisecond, "the warm-up entry passes the watermark")
 	last := seen[0].Cursor
 
 	slow, err := s.DB().BeginTx(ctx, nil)
@@ -52,7 +54,7 @@ func TestPostgresWatermark(t *testing.T) {
 	require.Eventually(t, func() bool {
 		recs, err = s.After(ctx, "", last, 100)
 		return err == nil && len(recs) == 2
-	}, 10*time.Second, 20*time.Millisecond)
+	}, 30*time.Second, 20*time.Millisecond)
 	assert.Equal(t, "slow", recs[0].Entry.Message, "the slow entry comes first: its cursor is lower")
 	assert.Equal(t, fast[0].ID, recs[1].Entry.ID)
 	assert.True(t, recs[0].Cursor.Less(recs[1].Cursor))
