@@ -6,6 +6,9 @@
 //	GET  /healthz        no auth; 200 when the store answers, else 503
 //	GET  /api/v1/logs    log:read;  list with the filters of package logquery
 //	POST /api/v1/logs    log:write; ingest one entry, {"logs":[...]} or NDJSON
+//	POST /api/v1/logs/export             log:read; 202, an export job (package logexport)
+//	GET  /api/v1/logs/export/{exportId}  log:read; the job; downloadUrl once ready
+//	GET  /api/v1/logs/export/download    no auth: the signed query is the credential
 //
 // Every request but /healthz is authenticated by an [Authenticator] (package
 // loghttp/jwtauth verifies JWTs) and is scoped to the tenant named by the

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/logstore"
 )
 
@@ -46,6 +47,11 @@ type Options struct {
 	// BodyTimeout bounds the time to read a request body
 	// (default DefaultBodyTimeout).
 	BodyTimeout time.Duration
+
+	// Export serves the export endpoints (POST /api/v1/logs/export, GET
+	// /api/v1/logs/export/{exportId}) and the downloads of the files it
+	// signs itself. Nil: those routes answer 404.
+	Export *logexport.Exporter
 }
 
 // Server is the HTTP API. Create it with New.
@@ -94,8 +100,11 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/api/v1/logs", PermRead, s.listLogs},
 		{http.MethodPost, "/api/v1/logs", PermWrite, s.ingestLogs},
 		// GET  /api/v1/logs/stream               PermRead (live stream)
-		// POST /api/v1/logs/export               PermRead (export)
-		// GET  /api/v1/logs/export/{exportId}    PermRead (export)
+		{http.MethodPost, "/api/v1/logs/export", PermRead, s.createExport},
+		// The signed query is the credential of a download; it comes before
+		// {exportId}, which would match "download".
+		{http.MethodGet, logexport.DownloadPath, publicRoute, s.downloadExport},
+		{http.MethodGet, "/api/v1/logs/export/{exportId}", PermRead, s.getExport},
 	}
 }
 

@@ -1,0 +1,192 @@
+package loghttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logexport"
+	"github.com/ithbat/logs/logquery"
+)
+
+// maxExportBody bounds the body of an export request.
+const maxExportBody = 64 << 10
+
+// exportFields are the fields of an export request: format and the filters
+// of the list.
+var exportFields = map[string]bool{
+	"format": true, "level": true, "source": true, "search": true, "startDate": true, "endDate": true,
+}
+
+// exportResponse is the data of the export endpoints, as the API document
+// shows it; error is an extension, present when status is "failed".
+type exportResponse struct {
+	ExportID         string  `json:"exportId"`
+	Status           string  `json:"status"`
+	Format           string  `json:"format"`
+	EstimatedRecords int64   `json:"estimatedRecords"`
+	DownloadURL      *string `json:"downloadUrl"`
+	ExpiresAt        *string `json:"expiresAt"`
+	CreatedAt        string  `json:"createdAt"`
+	Error            string  `json:"error,omitempty"`
+}
+
+func exportView(j logexport.Job) exportResponse {
+	v := exportResponse{
+		ExportID: j.ID, Status: string(j.Status), Format: string(j.Format),
+		EstimatedRecords: j.EstimatedRecords, CreatedAt: logs.FormatTime(j.CreatedAt), Error: j.Error,
+	}
+	if j.Status == logexport.StatusReady && j.DownloadURL != "" {
+		u, t := j.DownloadURL, logs.FormatTime(j.ExpiresAt)
+		v.DownloadURL, v.ExpiresAt = &u, &t
+	}
+	return v
+}
+
+func (s *Server) exporter() (*logexport.Exporter, error) {
+	if s.opts.Export == nil {
+		return nil, Errorf(logs.ErrNotFound, "exports are not enabled on this server")
+	}
+	return s.opts.Export, nil
+}
+
+// createExport serves POST /api/v1/logs/export.
+func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) error {
+	x, err := s.exporter()
+	if err != nil {
+		return err
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return fieldErr(logs.ErrInvalid, "Content-Type", "must be application/json")
+		}
+	}
+	if r.ContentLength > maxExportBody {
+		return Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", maxExportBody)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(innermost(w), r.Body, maxExportBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", maxExportBody)
+		}
+		return Errorf(logs.ErrInvalid, "the body could not be read")
+	}
+	format, f, err := parseExportRequest(body)
+	if err != nil {
+		return err
+	}
+	job, err := x.Submit(r.Context(), c.Tenant, format, f)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/logs/export/"+job.ID)
+	writeData(w, http.StatusAccepted, exportView(job))
+	return nil
+}
+
+// parseExportRequest reads {"format": ..., filters...}: a JSON object of
+// strings, no other fields.
+func parseExportRequest(body []byte) (logexport.Format, logquery.Filter, error) {
+	var obj map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		return "", logquery.Filter{}, Errorf(logs.ErrInvalid, `the body must be a JSON object such as {"format":"csv","level":"error"}`)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", logquery.Filter{}, Errorf(logs.ErrInvalid, "the body must hold one JSON object and nothing after it")
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	vals := map[string]string{}
+	for _, k := range keys {
+		if !exportFields[k] {
+			return "", logquery.Filter{}, fieldErr(logs.ErrInvalid, clip(k, 64),
+				"is not a field of an export request (format, level, source, search, startDate, endDate)")
+		}
+		if string(obj[k]) == "null" {
+			continue
+		}
+		var v string
+		if err := json.Unmarshal(obj[k], &v); err != nil {
+			return "", logquery.Filter{}, fieldErr(logs.ErrInvalid, k, "must be a string")
+		}
+		vals[k] = v
+	}
+	format, err := logexport.ParseFormat(vals["format"])
+	if err != nil {
+		return "", logquery.Filter{}, err
+	}
+	f, err := logquery.Raw{Level: vals["level"], Source: vals["source"], Search: vals["search"],
+		StartDate: vals["startDate"], EndDate: vals["endDate"]}.Filter()
+	if err != nil {
+		return "", logquery.Filter{}, err
+	}
+	return format, f, nil
+}
+
+// getExport serves GET /api/v1/logs/export/{exportId}.
+func (s *Server) getExport(w http.ResponseWriter, r *http.Request, c *call) error {
+	x, err := s.exporter()
+	if err != nil {
+		return err
+	}
+	job, err := x.Get(r.Context(), c.Tenant, mux.Vars(r)["exportId"])
+	if err != nil {
+		if logs.Code(err) == logs.CodeNotFound {
+			return Errorf(logs.ErrNotFound, "no export with this id")
+		}
+		return err
+	}
+	writeData(w, http.StatusOK, exportView(job))
+	return nil
+}
+
+// downloadExport serves GET /api/v1/logs/export/download: the files of
+// buckets that cannot sign URLs themselves (file://, mem://). The signed
+// query is the credential; there is no bearer token (browsers follow the
+// URL as it is).
+func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request, _ *call) error {
+	x, err := s.exporter()
+	if err != nil {
+		return err
+	}
+	f, err := x.Download(r.Context(), r.URL)
+	if err != nil {
+		switch logs.Code(err) {
+		case logs.CodePermissionDenied:
+			return Errorf(logs.ErrPermissionDenied, "the download link is invalid or has expired; poll the export again for a fresh one")
+		case logs.CodeNotFound:
+			return Errorf(logs.ErrNotFound, "the export file no longer exists")
+		}
+		return err
+	}
+	defer f.Body.Close()
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	if !f.ModTime.IsZero() {
+		h.Set("Last-Modified", f.ModTime.UTC().Format(http.TimeFormat))
+	}
+	// A large file takes a while: the server's write timeout is for API
+	// answers; a download gets as long as its link is valid.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.Copy(w, f.Body); err != nil {
+		s.log.Info("loghttp: download interrupted", "requestId", RequestID(r.Context()), "err", err)
+	}
+	return nil
+}
