@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/logquery"
@@ -75,9 +76,15 @@ const migrateLockKey = 0x6c6f67657870 // "logexp"
 
 // Migrate creates the job table and its indexes if they are missing. It is
 // idempotent and safe to run from several processes at once.
-func (e *Exporter) Migrate(ctx context.Context) error {
-	err := e.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if e.pg {
+func (e *Exporter) Migrate(ctx context.Context) error { return Migrate(ctx, e.db) }
+
+// Migrate creates the job table of db (the store's database) and its
+// indexes if they are missing, as Exporter.Migrate does, for tools that
+// migrate without running exports (logsd migrate).
+func Migrate(ctx context.Context, db *bun.DB) error {
+	pg := db.Dialect().Name() == dialect.PG
+	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if pg {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", migrateLockKey); err != nil {
 				return err
 			}

@@ -21,9 +21,9 @@ import (
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/blob/fileblob"
 
+	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
-	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/logstore/bunstore"
 )
 
@@ -131,7 +131,7 @@ func seedExport(tb testing.TB, e *exportEnv, tenant string, n int) {
 			msg = fmt.Sprintf("=HYPERLINK(\"http://x\") %d", i)
 		}
 		b, _ := json.Marshal(map[string]any{"level": levels[i%3], "source": "auth", "message": msg,
-			"metadata": map[string]any{"i": i, "ip": "41.128.200.15"},
+			"metadata":  map[string]any{"i": i, "ip": "41.128.200.15"},
 			"createdAt": time.Date(2026, 3, 18, 12, 0, 0, 0, time.UTC).Add(-time.Duration(i) * time.Minute).Format(time.RFC3339)})
 		sb.Write(b)
 	}

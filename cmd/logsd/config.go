@@ -23,6 +23,10 @@ type Config struct {
 	JWTIssuer       string
 	JWTAudience     string
 	ShutdownTimeout time.Duration
+	ExportWorkers   int
+	ExportLease     time.Duration
+	ExportRetention time.Duration
+	ExportSecret    string
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
@@ -48,6 +52,10 @@ func (c *Config) settings() []setting {
 		{"jwt-issuer", str(&c.JWTIssuer), "", "when set, tokens must carry this iss claim (and logsd token sets it)"},
 		{"jwt-audience", str(&c.JWTAudience), "", "when set, tokens must carry this aud claim (and logsd token sets it)"},
 		{"shutdown-timeout", dur(&c.ShutdownTimeout), "10s", "how long a graceful shutdown waits for requests in flight"},
+		{"export-workers", optInt{&c.ExportWorkers}, "", "export jobs this process runs at once (default 2)"},
+		{"export-lease", optDur{&c.ExportLease}, "", "how long a job stays with a worker that stopped answering before another takes it up (default 30s)"},
+		{"export-retention", optDur{&c.ExportRetention}, "", "how long export files are kept; then the job reports expired (default 24h)"},
+		{"export-secret", str(&c.ExportSecret), "", "HMAC secret of download URLs for file:// buckets, at least 16 bytes, the same on every replica (default: the JWT secret)"},
 	}
 }
 

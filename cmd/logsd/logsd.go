@@ -20,6 +20,9 @@ import (
 	"strings"
 	"time"
 
+	"gocloud.dev/blob"
+
+	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
 	"github.com/ithbat/logs/logstore/bunstore"
@@ -44,6 +47,8 @@ type Main struct {
 	Logger *slog.Logger
 
 	store    *bunstore.Store
+	bucket   *blob.Bucket
+	exporter *logexport.Exporter
 	server   *http.Server
 	listener net.Listener
 	done     chan struct{} // closed when the server stops serving
@@ -205,6 +210,9 @@ func (m *Main) Close() error {
 		m.server = nil
 		m.logger().Info("logsd: stopped")
 	}
+	if err := m.closeExporter(); err != nil {
+		errs = append(errs, fmt.Errorf("close exporter: %w", err))
+	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
@@ -235,14 +243,17 @@ func (m *Main) serve(ctx context.Context) error {
 	if m.store, err = bunstore.Open(ctx, c.DatabaseURL, &bunstore.Options{Logger: log}); err != nil {
 		return fmt.Errorf("open database %s: %w", redact(c.DatabaseURL), err)
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log})
-
 	if m.listener, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = publicURL(m.listener.Addr())
 	}
+	if err := m.openExporter(ctx); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
+	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter})
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -435,6 +446,10 @@ func (m *Main) mintToken() error {
 func (m *Main) migrate(ctx context.Context) error {
 	st, err := bunstore.Open(ctx, m.Config.DatabaseURL, &bunstore.Options{Logger: m.logger()})
 	if err != nil {
+		return fmt.Errorf("migrate %s: %w", redact(m.Config.DatabaseURL), err)
+	}
+	if err := logexport.Migrate(ctx, st.DB()); err != nil {
+		_ = st.Close()
 		return fmt.Errorf("migrate %s: %w", redact(m.Config.DatabaseURL), err)
 	}
 	m.logger().Info("logsd: database is up to date", "database", redact(m.Config.DatabaseURL))
