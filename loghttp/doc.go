@@ -6,6 +6,8 @@
 //	GET  /healthz        no auth; 200 when the store answers, else 503
 //	GET  /api/v1/logs    log:read;  list with the filters of package logquery
 //	POST /api/v1/logs    log:write; ingest one entry, {"logs":[...]} or NDJSON
+//	GET  /api/v1/logs/stream          log:read or a ticket; live stream (SSE)
+//	POST /api/v1/logs/stream/tickets  log:read; a single-use stream ticket
 //	POST /api/v1/logs/export             log:read; 202, an export job (package logexport)
 //	GET  /api/v1/logs/export/{exportId}  log:read; the job; downloadUrl once ready
 //	GET  /api/v1/logs/export/download    no auth: the signed query is the credential
@@ -36,6 +38,21 @@
 // about an entry name it as logs[i].field, where i counts entries from 0 in
 // the request (0 for a single entry). The batch is stored atomically; the
 // answer is 201 with {"ids":[...],"count":n}.
+//
+// # Live stream
+//
+// GET /api/v1/logs/stream serves [Options.Stream] (package logstream) as
+// Server-Sent Events, with the list's filters (level, source, search,
+// startDate, endDate). It resumes after the event id of the Last-Event-ID
+// header or, when there is none, of the lastEventId parameter; an id that is
+// malformed or not of the tenant is 400 before the stream starts. Browsers,
+// whose EventSource cannot send headers, first POST the filter as JSON to
+// /api/v1/logs/stream/tickets and open the streamUrl of the answer: a
+// ticket valid 60 s for one stream of that tenant and filter, with no
+// Authorization or X-Tenant-ID header. A bearer token in the URL
+// (access_token) is refused. A stream ends with `event: end` and a JSON
+// reason at the server's limits, at shutdown, and when the token it was
+// opened with expires.
 //
 // # Adding a resource
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/logstore"
+	"github.com/ithbat/logs/logstream"
 )
 
 // Defaults of [Options].
@@ -52,6 +53,10 @@ type Options struct {
 	// /api/v1/logs/export/{exportId}) and the downloads of the files it
 	// signs itself. Nil: those routes answer 404.
 	Export *logexport.Exporter
+
+	// Stream serves the live stream (GET /api/v1/logs/stream) and its
+	// tickets. Nil: those routes answer 404.
+	Stream *logstream.Broadcaster
 }
 
 // Server is the HTTP API. Create it with New.
@@ -99,7 +104,9 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/healthz", publicRoute, s.health},
 		{http.MethodGet, "/api/v1/logs", PermRead, s.listLogs},
 		{http.MethodPost, "/api/v1/logs", PermWrite, s.ingestLogs},
-		// GET  /api/v1/logs/stream               PermRead (live stream)
+		// The stream authenticates itself: bearer token (log:read) or ticket.
+		{http.MethodGet, "/api/v1/logs/stream", publicRoute, s.streamLogs},
+		{http.MethodPost, "/api/v1/logs/stream/tickets", PermRead, s.createStreamTicket},
 		{http.MethodPost, "/api/v1/logs/export", PermRead, s.createExport},
 		// The signed query is the credential of a download; it comes before
 		// {exportId}, which would match "download".

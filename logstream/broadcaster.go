@@ -181,6 +181,12 @@ func New(store logstore.Store, opts *Options) (*Broadcaster, error) {
 // Sealer returns the sealer of event ids.
 func (b *Broadcaster) Sealer() *Sealer { return b.sealer }
 
+// SSEOptions returns Options.SSE, for [WriteEnd] and [ServeSSE].
+func (b *Broadcaster) SSEOptions() *SSEOptions {
+	o := b.opts.SSE
+	return &o
+}
+
 // IssueTicket returns a new stream ticket for g.Tenant and g.Filter. A
 // non-zero g.Until (the expiry of the credential the ticket was obtained
 // with) is handed back by RedeemTicket, so that the stream can end then.

@@ -51,27 +51,35 @@ func (r *Reader) LastEventID() string { return r.lastEventID }
 func (r *Reader) line() (string, error) {
 	var buf []byte
 	for {
-		c, err := r.r.ReadByte()
-		if err != nil {
-			if len(buf) > 0 {
-				return string(buf), io.ErrUnexpectedEOF
+		if r.pendingCR { // a CR ended the last line: skip the LF of a CRLF
+			c, err := r.r.ReadByte()
+			if err != nil {
+				return "", err
 			}
-			return "", err
-		}
-		if r.pendingCR {
 			r.pendingCR = false
-			if c == '\n' {
-				continue
+			if c != '\n' {
+				_ = r.r.UnreadByte()
 			}
 		}
-		switch c {
-		case '\n':
-			return string(buf), nil
-		case '\r':
-			r.pendingCR = true
-			return string(buf), nil
+		if r.r.Buffered() == 0 {
+			if _, err := r.r.Peek(1); err != nil {
+				if len(buf) > 0 {
+					return string(buf), io.ErrUnexpectedEOF
+				}
+				return "", err
+			}
 		}
-		buf = append(buf, c)
+		chunk, _ := r.r.Peek(r.r.Buffered())
+		i := bytes.IndexAny(chunk, "\r\n")
+		if i < 0 {
+			buf = append(buf, chunk...)
+			_, _ = r.r.Discard(len(chunk))
+			continue
+		}
+		buf = append(buf, chunk[:i]...)
+		r.pendingCR = chunk[i] == '\r'
+		_, _ = r.r.Discard(i + 1)
+		return string(buf), nil
 	}
 }
 

@@ -1,0 +1,193 @@
+package loghttp
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
+	"github.com/ithbat/logs/logstream"
+)
+
+// streamFilterParams are the query parameters of the stream's filter: the
+// list's, without paging.
+var streamFilterParams = []string{"level", "source", "search", "startDate", "endDate"}
+
+// maxTicketBody bounds the body of a ticket request.
+const maxTicketBody = 64 << 10
+
+// streamLogs serves GET /api/v1/logs/stream. It authenticates the request
+// itself: with the bearer token of the Authorization header (like every
+// route), or with a stream ticket in the ticket parameter.
+func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) error {
+	b := s.opts.Stream
+	if b == nil {
+		return Errorf(logs.ErrNotFound, "the live stream is not enabled on this server")
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return Errorf(logs.ErrInvalid, "the query string is malformed")
+	}
+	if _, ok := q["access_token"]; ok {
+		return fieldErr(logs.ErrInvalid, "access_token", "a bearer token is never accepted in a URL; "+
+			"send it in the Authorization header, or exchange it for a stream ticket with POST /api/v1/logs/stream/tickets")
+	}
+	var (
+		tenant string
+		f      logquery.Filter
+		until  time.Time // when the credential expires
+	)
+	if tickets, ok := q["ticket"]; ok {
+		if tenant, f, until, err = s.redeemTicket(r, q, b, tickets); err != nil {
+			return err
+		}
+	} else {
+		p, t, err := s.authorize(w, r, PermRead)
+		if err != nil {
+			return err
+		}
+		tenant, until = t, p.Expires
+		fv := url.Values{}
+		for _, name := range streamFilterParams {
+			if v, ok := q[name]; ok {
+				fv[name] = v
+			}
+		}
+		if f, err = logquery.ParseValues(fv); err != nil {
+			return err
+		}
+	}
+	if rec, ok := w.(*recorder); ok {
+		rec.tenant = tenant
+	}
+	after, err := resumeCursor(r, q, b, tenant)
+	if err != nil {
+		return err
+	}
+	sub, err := b.Subscribe(r.Context(), tenant, f, after)
+	var end *logstream.EndError
+	if errors.As(err, &end) {
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "loghttp: stream refused",
+			slog.String("requestId", RequestID(r.Context())), slog.String("reason", string(end.Reason)))
+		_ = logstream.WriteEnd(w, end, b.SSEOptions())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		t := time.AfterFunc(time.Until(until), func() { sub.End(logstream.EndCredentialExpired) })
+		defer t.Stop()
+	}
+	if err := logstream.ServeSSE(r.Context(), w, sub, nil); err != nil && r.Context().Err() == nil {
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "loghttp: stream ended",
+			slog.String("requestId", RequestID(r.Context())), slog.Any("err", err))
+	}
+	return nil
+}
+
+// redeemTicket authenticates a stream request by its ticket: the ticket
+// fixes the tenant and the filter.
+func (s *Server) redeemTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets []string) (string, logquery.Filter, time.Time, error) {
+	var zero logquery.Filter
+	if len(tickets) != 1 || tickets[0] == "" {
+		return "", zero, time.Time{}, fieldErr(logs.ErrInvalid, "ticket", "must be given once")
+	}
+	if r.Header.Get("Authorization") != "" {
+		return "", zero, time.Time{}, fieldErr(logs.ErrInvalid, "ticket", "give either a ticket or an Authorization header, not both")
+	}
+	for _, name := range streamFilterParams {
+		if _, ok := q[name]; ok {
+			return "", zero, time.Time{}, fieldErr(logs.ErrInvalid, name, "is fixed by the ticket; ask for a ticket with this filter")
+		}
+	}
+	g, err := b.RedeemTicket(r.Context(), tickets[0])
+	if err != nil {
+		if logs.Code(err) == logs.CodeUnauthenticated {
+			return "", zero, time.Time{}, &Error{Kind: logs.ErrUnauthenticated, Field: "ticket",
+				Message: "the stream ticket is invalid, expired or used; ask for a new one with POST /api/v1/logs/stream/tickets", Err: err}
+		}
+		return "", zero, time.Time{}, err
+	}
+	if vals := r.Header.Values(TenantHeader); len(vals) > 0 && (len(vals) > 1 || vals[0] != g.Tenant) {
+		return "", zero, time.Time{}, fieldErr(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
+	}
+	return g.Tenant, g.Filter, g.Until, nil
+}
+
+// resumeCursor reads the event id to resume after: the Last-Event-ID header
+// (what a reconnecting EventSource sends), else the lastEventId parameter
+// (for clients that cannot set headers). The header wins, because a
+// browser reconnects to the same URL, whose lastEventId is older.
+func resumeCursor(r *http.Request, q url.Values, b *logstream.Broadcaster, tenant string) (*logstore.Cursor, error) {
+	field, id := "", ""
+	if vals := r.Header.Values("Last-Event-ID"); len(vals) > 0 {
+		if len(vals) > 1 {
+			return nil, fieldErr(logs.ErrInvalid, "Last-Event-ID", "header is given more than once")
+		}
+		field, id = "Last-Event-ID", vals[0]
+	} else if vals, ok := q["lastEventId"]; ok {
+		if len(vals) > 1 {
+			return nil, fieldErr(logs.ErrInvalid, "lastEventId", "is given more than once")
+		}
+		field, id = "lastEventId", vals[0]
+	}
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return nil, nil
+	}
+	c, err := b.Sealer().Open(tenant, id)
+	if err != nil {
+		return nil, fieldErr(logs.ErrInvalid, field, "is not an event id of this tenant's stream; reconnect without it to start from now")
+	}
+	return &c, nil
+}
+
+// ticketResponse is the data of a 201 to POST /api/v1/logs/stream/tickets.
+type ticketResponse struct {
+	Ticket    string `json:"ticket"`
+	ExpiresAt string `json:"expiresAt"`
+	StreamURL string `json:"streamUrl"`
+}
+
+// createStreamTicket serves POST /api/v1/logs/stream/tickets: a short-lived,
+// single-use ticket for one stream of the caller's tenant, with the filter
+// of the JSON body (level, source, search, startDate, endDate; an empty
+// body for none).
+func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *call) error {
+	b := s.opts.Stream
+	if b == nil {
+		return Errorf(logs.ErrNotFound, "the live stream is not enabled on this server")
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTicketBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", maxTicketBody)
+		}
+		return Errorf(logs.ErrInvalid, "the body could not be read")
+	}
+	var f logquery.Filter
+	if strings.TrimSpace(string(body)) != "" {
+		if f, err = logquery.ParseJSON(body); err != nil {
+			return err
+		}
+	}
+	tk, err := b.IssueTicket(r.Context(), logstream.Grant{Tenant: c.Tenant, Filter: f, Until: c.Principal.Expires})
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusCreated, ticketResponse{
+		Ticket:    tk.Value,
+		ExpiresAt: logs.FormatTime(tk.ExpiresAt),
+		StreamURL: "/api/v1/logs/stream?ticket=" + url.QueryEscape(tk.Value),
+	})
+	return nil
+}
