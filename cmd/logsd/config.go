@@ -27,6 +27,14 @@ type Config struct {
 	ExportLease     time.Duration
 	ExportRetention time.Duration
 	ExportSecret    string
+
+	StreamKey          string
+	StreamMax          int
+	StreamMaxPerTenant int
+	StreamMaxDuration  time.Duration
+	StreamHeartbeat    time.Duration
+	StreamPoll         time.Duration
+	StreamTicketTTL    time.Duration
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
@@ -56,6 +64,13 @@ func (c *Config) settings() []setting {
 		{"export-lease", optDur{&c.ExportLease}, "", "how long a job stays with a worker that stopped answering before another takes it up (default 30s)"},
 		{"export-retention", optDur{&c.ExportRetention}, "", "how long export files are kept; then the job reports expired (default 24h)"},
 		{"export-secret", str(&c.ExportSecret), "", "HMAC secret of download URLs for file:// buckets, at least 16 bytes, the same on every replica (default: the JWT secret)"},
+		{"stream-key", str(&c.StreamKey), "", "secret that seals stream event ids and tickets, at least 16 bytes, the same on every replica (default: derived from the JWT secret)"},
+		{"stream-max", optInt{&c.StreamMax}, "", "concurrent live streams of this process (default 2000)"},
+		{"stream-max-per-tenant", optInt{&c.StreamMaxPerTenant}, "", "concurrent live streams of one tenant on this process (default 100)"},
+		{"stream-max-duration", optDur{&c.StreamMaxDuration}, "", "a live stream ends after this long with event: end; the client resumes by its last event id (default 1h)"},
+		{"stream-heartbeat", optDur{&c.StreamHeartbeat}, "", "a silent live stream gets a comment this often (default 15s)"},
+		{"stream-poll", optDur{&c.StreamPoll}, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
+		{"stream-ticket-ttl", optDur{&c.StreamTicketTTL}, "", "how long a stream ticket may wait to be used (default 1m)"},
 	}
 }
 

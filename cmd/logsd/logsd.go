@@ -26,6 +26,7 @@ import (
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
 	"github.com/ithbat/logs/logstore/bunstore"
+	"github.com/ithbat/logs/logstream"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -49,6 +50,7 @@ type Main struct {
 	store    *bunstore.Store
 	bucket   *blob.Bucket
 	exporter *logexport.Exporter
+	stream   *logstream.Broadcaster
 	server   *http.Server
 	listener net.Listener
 	done     chan struct{} // closed when the server stops serving
@@ -191,10 +193,14 @@ func (m *Main) Addr() net.Addr {
 	return m.listener.Addr()
 }
 
-// Close stops the server gracefully (within Config.ShutdownTimeout, then
-// it closes the remaining connections) and then the store.
+// Close ends the live streams (event: end, reason shutdown), stops the
+// server gracefully (within Config.ShutdownTimeout, then it closes the
+// remaining connections) and then the store.
 func (m *Main) Close() error {
 	var errs []error
+	if err := m.closeStream(); err != nil { // streams end first, or Shutdown waits for them
+		errs = append(errs, fmt.Errorf("close stream: %w", err))
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 		err := m.server.Shutdown(ctx)
@@ -253,7 +259,11 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter})
+	if err := m.openStream(ctx); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
+	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream})
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
