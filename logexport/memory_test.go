@@ -21,6 +21,9 @@ func TestMemoryFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 150 MB export")
 	}
+	if raceEnabled {
+		t.Skip("the race detector makes it slow and its heap figures meaningless")
+	}
 	ev := newEnv(t, "sqlite", "", nil, false)
 	ctx := context.Background()
 	const rows = 50_000

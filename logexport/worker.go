@@ -335,6 +335,9 @@ func (e *Exporter) write(ctx context.Context, r *jobRow) (n int64, err error) {
 	}()
 	for chunk := range chunks {
 		for i := range chunk {
+			if ctx.Err() != nil {
+				return n, context.Cause(ctx)
+			}
 			if err := enc.entry(&chunk[i]); err != nil {
 				return n, wfail(err)
 			}

@@ -1,0 +1,5 @@
+//go:build race
+
+package logexport_test
+
+const raceEnabled = true
