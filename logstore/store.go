@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"strconv"
@@ -178,4 +179,18 @@ func Prepare(tenant string, entries []logs.Entry, now time.Time) ([]logs.Entry, 
 		out[i] = e
 	}
 	return out, nil
+}
+
+// RawEntry is an entry whose metadata is still the JSON object the store
+// keeps (compact, as encoding/json writes it); Entry.Metadata is nil.
+type RawEntry struct {
+	Entry    logs.Entry
+	Metadata json.RawMessage
+}
+
+// RawScanner is implemented by stores that can scan without decoding the
+// metadata, for writers that copy it out as JSON (export). ScanRaw yields
+// what Scan yields, in the same order.
+type RawScanner interface {
+	ScanRaw(ctx context.Context, tenant string, f logquery.Filter, snap Snapshot) iter.Seq2[RawEntry, error]
 }

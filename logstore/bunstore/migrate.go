@@ -33,7 +33,7 @@ var pgMigrations = []migration{
 			source       text        NOT NULL,
 			message      text        NOT NULL,
 			message_fold text        NOT NULL,
-			metadata     jsonb       NOT NULL DEFAULT '{}',
+			metadata     json        NOT NULL DEFAULT '{}',
 			seq          bigint      NOT NULL DEFAULT nextval('log_entries_seq'),
 			xid          xid8        NOT NULL DEFAULT pg_current_xact_id(),
 			PRIMARY KEY (tenant_id, id, created_at)

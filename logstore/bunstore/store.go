@@ -1,6 +1,7 @@
 package bunstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -29,7 +30,10 @@ import (
 	"github.com/ithbat/logs/logstore"
 )
 
-var _ logstore.Store = (*Store)(nil)
+var (
+	_ logstore.Store      = (*Store)(nil)
+	_ logstore.RawScanner = (*Store)(nil)
+)
 
 // Options configure a Store. A nil *Options means the defaults.
 type Options struct {
@@ -250,7 +254,7 @@ func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry)
 				q.WriteString(", ")
 			}
 			if s.pg {
-				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?::jsonb)")
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?::json)")
 			} else {
 				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 			}
@@ -386,7 +390,7 @@ func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (lo
 		return page, nil
 	}
 	q := "SELECT " + s.cols() + " FROM log_entries WHERE " + where +
-		" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+		" ORDER BY log_entries.created_at DESC, log_entries.id DESC LIMIT ? OFFSET ?"
 	page.Entries, err = s.queryEntries(ctx, q, append(args, f.Limit, f.Offset())...)
 	if err != nil {
 		return logstore.Page{}, s.wrap("query", err)
@@ -413,13 +417,31 @@ func (s *Store) Count(ctx context.Context, tenant string, f logquery.Filter, sna
 // Scan implements logstore.Store with keyset batches on (created_at, id).
 func (s *Store) Scan(ctx context.Context, tenant string, f logquery.Filter, snap logstore.Snapshot) iter.Seq2[logs.Entry, error] {
 	return func(yield func(logs.Entry, error) bool) {
+		for r, err := range s.ScanRaw(ctx, tenant, f, snap) {
+			if err == nil {
+				r.Entry.Metadata, err = decodeMetadata(r.Entry.ID, r.Metadata)
+				if err != nil {
+					err = s.wrap("scan", err)
+				}
+			}
+			if !yield(r.Entry, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// ScanRaw implements logstore.RawScanner: Scan without decoding the
+// metadata, for writers that copy it out as JSON (export).
+func (s *Store) ScanRaw(ctx context.Context, tenant string, f logquery.Filter, snap logstore.Snapshot) iter.Seq2[logstore.RawEntry, error] {
+	return func(yield func(logstore.RawEntry, error) bool) {
 		if err := f.Validate(); err != nil {
-			yield(logs.Entry{}, fmt.Errorf("bunstore: scan: %w", err))
+			yield(logstore.RawEntry{}, fmt.Errorf("bunstore: scan: %w", err))
 			return
 		}
 		where, args, err := s.where(tenant, f, snap)
 		if err != nil {
-			yield(logs.Entry{}, err)
+			yield(logstore.RawEntry{}, err)
 			return
 		}
 		var last *logs.Entry
@@ -430,48 +452,64 @@ func (s *Store) Scan(ctx context.Context, tenant string, f logquery.Filter, snap
 				q += " AND (created_at, id) < (?, ?)"
 				a = append(a, s.timeArg(last.CreatedAt), last.ID)
 			}
-			q += " ORDER BY created_at DESC, id DESC LIMIT ?"
+			q += " ORDER BY log_entries.created_at DESC, log_entries.id DESC LIMIT ?"
 			a = append(a, s.opts.ScanBatch)
-			batch, err := s.queryEntries(ctx, q, a...)
+			batch, err := s.queryRaw(ctx, q, a...)
 			if err != nil {
-				yield(logs.Entry{}, s.wrap("scan", err))
+				yield(logstore.RawEntry{}, s.wrap("scan", err))
 				return
 			}
-			for _, e := range batch {
-				if !yield(e, nil) {
+			for _, r := range batch {
+				if !yield(r, nil) {
 					return
 				}
 			}
 			if len(batch) < s.opts.ScanBatch {
 				return
 			}
-			last = &batch[len(batch)-1]
+			last = &batch[len(batch)-1].Entry
 		}
 	}
 }
 
 func (s *Store) queryEntries(ctx context.Context, q string, args ...any) ([]logs.Entry, error) {
+	raw, err := s.queryRaw(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]logs.Entry, len(raw))
+	for i, r := range raw {
+		out[i] = r.Entry
+		if out[i].Metadata, err = decodeMetadata(r.Entry.ID, r.Metadata); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) queryRaw(ctx context.Context, q string, args ...any) ([]logstore.RawEntry, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []logs.Entry{}
+	out := []logstore.RawEntry{}
 	for rows.Next() {
-		e, err := s.scanEntry(rows)
+		r, err := s.scanEntry(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, e)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
 type scanner interface{ Scan(dest ...any) error }
 
-func (s *Store) scanEntry(r scanner, extra ...any) (logs.Entry, error) {
+func (s *Store) scanEntry(r scanner, extra ...any) (logstore.RawEntry, error) {
 	var e logs.Entry
-	var level, md string
+	var level string
+	var md []byte
 	var created any
 	if s.pg {
 		created = new(time.Time)
@@ -480,7 +518,7 @@ func (s *Store) scanEntry(r scanner, extra ...any) (logs.Entry, error) {
 	}
 	dest := append(extra, &e.ID, &e.TenantID, created, &level, &e.Source, &e.Message, &md)
 	if err := r.Scan(dest...); err != nil {
-		return e, err
+		return logstore.RawEntry{}, err
 	}
 	e.Level = logs.Level(level)
 	if s.pg {
@@ -488,17 +526,25 @@ func (s *Store) scanEntry(r scanner, extra ...any) (logs.Entry, error) {
 	} else {
 		e.CreatedAt = time.UnixMicro(*created.(*int64)).UTC()
 	}
-	if md != "" && md != "{}" {
-		dec := json.NewDecoder(strings.NewReader(md))
-		dec.UseNumber()
-		if err := dec.Decode(&e.Metadata); err != nil {
-			return e, fmt.Errorf("metadata of %s: %w", e.ID, err)
-		}
+	if len(md) == 0 {
+		md = []byte("{}")
 	}
-	if e.Metadata == nil {
-		e.Metadata = map[string]any{}
+	return logstore.RawEntry{Entry: e, Metadata: md}, nil
+}
+
+// decodeMetadata decodes a stored metadata object; numbers keep their
+// exact digits (json.Number).
+func decodeMetadata(id string, md []byte) (map[string]any, error) {
+	out := map[string]any{}
+	if len(md) == 0 || string(md) == "{}" {
+		return out, nil
 	}
-	return e, nil
+	dec := json.NewDecoder(bytes.NewReader(md))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", id, err)
+	}
+	return out, nil
 }
 
 // --- Snapshots and cursors ----------------------------------------------
@@ -591,8 +637,12 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 	for rows.Next() {
 		var r logstore.Record
 		var epoch string
-		e, err := s.scanEntry(rows, &epoch, &r.Cursor.Seq)
+		raw, err := s.scanEntry(rows, &epoch, &r.Cursor.Seq)
 		if err != nil {
+			return nil, s.wrap("after", err)
+		}
+		e := raw.Entry
+		if e.Metadata, err = decodeMetadata(e.ID, raw.Metadata); err != nil {
 			return nil, s.wrap("after", err)
 		}
 		if r.Cursor.Epoch, err = strconv.ParseUint(epoch, 10, 64); err != nil {

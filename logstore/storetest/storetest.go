@@ -594,4 +594,24 @@ func testMetadata(t *testing.T, h Harness) {
 	assert.JSONEq(t, mustJSON(t, md), mustJSON(t, got.Metadata), "metadata round-trips, big integers exactly")
 	assert.NotNil(t, byID[out[1].ID].Metadata)
 	assert.JSONEq(t, `{}`, mustJSON(t, byID[out[1].ID].Metadata))
+
+	rs, ok := h.Store.(logstore.RawScanner)
+	if !ok {
+		return
+	}
+	var raw []logstore.RawEntry
+	for r, err := range rs.ScanRaw(ctx(t), "t1", logquery.Filter{}, "") {
+		require.NoError(t, err)
+		raw = append(raw, r)
+	}
+	require.Len(t, raw, 2)
+	assert.Equal(t, ids(page.Entries), []string{raw[0].Entry.ID, raw[1].Entry.ID}, "ScanRaw yields what Scan yields")
+	for _, r := range raw {
+		assert.Nil(t, r.Entry.Metadata)
+		want := mustJSON(t, byID[r.Entry.ID].Metadata)
+		if r.Entry.ID == out[0].ID {
+			want = mustJSON(t, md)
+		}
+		assert.Equal(t, want, string(r.Metadata), "raw metadata is the compact JSON encoding/json writes")
+	}
 }
