@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logstore"
 )
 
 // Hooks for the tests of package logexport_test.
@@ -33,5 +34,13 @@ func NewTestEncoder(f Format, w io.Writer) func(*logs.Entry) error {
 	if err != nil {
 		panic(err)
 	}
-	return enc.entry
+	return func(e *logs.Entry) error {
+		md, err := logs.EncodeMetadata(e.Metadata)
+		if err != nil {
+			return err
+		}
+		r := logstore.RawEntry{Entry: *e, Metadata: md}
+		r.Entry.Metadata = nil
+		return enc.entry(&r)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logstore"
 )
 
 // CSVHeader is the header row of a csv export.
@@ -15,7 +16,7 @@ var CSVHeader = []string{"id", "tenantId", "level", "source", "message", "metada
 // encoder writes entries in one format.
 type encoder interface {
 	begin() error
-	entry(e *logs.Entry) error
+	entry(e *logstore.RawEntry) error
 	end() error
 }
 
@@ -42,13 +43,10 @@ type csvEncoder struct {
 
 func (c *csvEncoder) begin() error { return c.w.Write(CSVHeader) }
 
-func (c *csvEncoder) entry(e *logs.Entry) error {
-	md := []byte("{}")
-	if len(e.Metadata) > 0 {
-		var err error
-		if md, err = json.Marshal(e.Metadata); err != nil {
-			return fmt.Errorf("logexport: entry %s: metadata: %w: %w", e.ID, logs.ErrInternal, err)
-		}
+func (c *csvEncoder) entry(r *logstore.RawEntry) error {
+	e, md := &r.Entry, r.Metadata
+	if len(md) == 0 {
+		md = json.RawMessage("{}")
 	}
 	c.rec[0] = Neutralize(e.ID)
 	c.rec[1] = Neutralize(e.TenantID)
@@ -128,8 +126,24 @@ func (j *jsonEncoder) begin() error {
 	return err
 }
 
-func (j *jsonEncoder) entry(e *logs.Entry) error {
-	b, err := e.MarshalJSON()
+// rawEntryJSON is logs.Entry's JSON with the metadata copied as stored.
+type rawEntryJSON struct {
+	ID        string          `json:"id"`
+	TenantID  string          `json:"tenantId"`
+	Level     logs.Level      `json:"level"`
+	Source    string          `json:"source"`
+	Message   string          `json:"message"`
+	Metadata  json.RawMessage `json:"metadata"`
+	CreatedAt string          `json:"createdAt"`
+}
+
+func (j *jsonEncoder) entry(r *logstore.RawEntry) error {
+	e, md := &r.Entry, r.Metadata
+	if len(md) == 0 {
+		md = json.RawMessage("{}")
+	}
+	b, err := json.Marshal(rawEntryJSON{ID: e.ID, TenantID: e.TenantID, Level: e.Level, Source: e.Source,
+		Message: e.Message, Metadata: md, CreatedAt: logs.FormatTime(e.CreatedAt)})
 	if err != nil {
 		return fmt.Errorf("logexport: entry %s: %w: %w", e.ID, logs.ErrInternal, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
 )
 
 var (
@@ -377,13 +379,13 @@ const (
 // scan reads the job's entries in a goroutine and sends them in chunks. The
 // chunk channel is closed at the end; then the error channel gives the
 // scan's error or nil. Cancel ctx and drain the chunks to stop it early.
-func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-chan []logs.Entry, <-chan error) {
-	chunks := make(chan []logs.Entry, chunksAhead)
+func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-chan []logstore.RawEntry, <-chan error) {
+	chunks := make(chan []logstore.RawEntry, chunksAhead)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		chunk := make([]logs.Entry, 0, chunkSize)
-		for entry, err := range e.store.Scan(ctx, r.TenantID, f, r.snapshot()) {
+		chunk := make([]logstore.RawEntry, 0, chunkSize)
+		for entry, err := range scanRaw(ctx, e.store, r.TenantID, f, r.snapshot()) {
 			if err != nil {
 				errc <- err
 				return
@@ -396,7 +398,7 @@ func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-ch
 					errc <- ctx.Err()
 					return
 				}
-				chunk = make([]logs.Entry, 0, chunkSize)
+				chunk = make([]logstore.RawEntry, 0, chunkSize)
 			}
 		}
 		if len(chunk) > 0 {
@@ -410,4 +412,25 @@ func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-ch
 		errc <- nil
 	}()
 	return chunks, errc
+}
+
+// scanRaw scans with the store's RawScanner when it has one (metadata copied
+// as stored), else with Scan and the metadata encoded again.
+func scanRaw(ctx context.Context, s logstore.Store, tenant string, f logquery.Filter, snap logstore.Snapshot) iter.Seq2[logstore.RawEntry, error] {
+	if rs, ok := s.(logstore.RawScanner); ok {
+		return rs.ScanRaw(ctx, tenant, f, snap)
+	}
+	return func(yield func(logstore.RawEntry, error) bool) {
+		for e, err := range s.Scan(ctx, tenant, f, snap) {
+			var r logstore.RawEntry
+			if err == nil {
+				r.Metadata, err = logs.EncodeMetadata(e.Metadata)
+				e.Metadata = nil
+				r.Entry = e
+			}
+			if !yield(r, err) || err != nil {
+				return
+			}
+		}
+	}
 }
