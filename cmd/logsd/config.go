@@ -23,6 +23,7 @@ type Config struct {
 	JWTIssuer       string
 	JWTAudience     string
 	ShutdownTimeout time.Duration
+	Retention       time.Duration // 0: DefaultRetention; negative: keep forever
 	ExportWorkers   int
 	ExportLease     time.Duration
 	ExportRetention time.Duration
@@ -60,6 +61,7 @@ func (c *Config) settings() []setting {
 		{"jwt-issuer", str(&c.JWTIssuer), "", "when set, tokens must carry this iss claim (and logsd token sets it)"},
 		{"jwt-audience", str(&c.JWTAudience), "", "when set, tokens must carry this aud claim (and logsd token sets it)"},
 		{"shutdown-timeout", dur(&c.ShutdownTimeout), "10s", "how long a graceful shutdown waits for requests in flight"},
+		{"retention", retentionValue{&c.Retention}, "", "how long log entries are kept, or off (default 2160h: 90 days); checked hourly"},
 		{"export-workers", optInt{&c.ExportWorkers}, "", "export jobs this process runs at once (default 2)"},
 		{"export-lease", optDur{&c.ExportLease}, "", "how long a job stays with a worker that stopped answering before another takes it up (default 30s)"},
 		{"export-retention", optDur{&c.ExportRetention}, "", "how long export files are kept; then the job reports expired (default 24h)"},

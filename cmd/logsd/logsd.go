@@ -54,6 +54,8 @@ type Main struct {
 	server   *http.Server
 	listener net.Listener
 	done     chan struct{} // closed when the server stops serving
+	// stopRetention stops the purge goroutine and waits for it.
+	stopRetention func()
 	serveErr error         // why, when it was not Close; read after done
 }
 
@@ -216,6 +218,10 @@ func (m *Main) Close() error {
 		m.server = nil
 		m.logger().Info("logsd: stopped")
 	}
+	if m.stopRetention != nil {
+		m.stopRetention()
+		m.stopRetention = nil
+	}
 	if err := m.closeExporter(); err != nil {
 		errs = append(errs, fmt.Errorf("close exporter: %w", err))
 	}
@@ -271,6 +277,7 @@ func (m *Main) serve(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	m.startRetention()
 	m.done = make(chan struct{})
 	go func() {
 		defer close(m.done)
