@@ -82,8 +82,10 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 		return err
 	}
 	if !until.IsZero() {
-		t := time.AfterFunc(time.Until(until), func() { sub.End(logstream.EndCredentialExpired) })
-		defer t.Stop()
+		sub.EndAt(until, logstream.EndCredentialExpired)
+	}
+	if rec, ok := w.(*recorder); ok {
+		rec.status = http.StatusOK // also when ServeSSE takes the connection over
 	}
 	if err := logstream.ServeSSE(r.Context(), w, sub, nil); err != nil && r.Context().Err() == nil {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "loghttp: stream ended",

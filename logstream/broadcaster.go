@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -130,10 +131,12 @@ type Broadcaster struct {
 	ctx    context.Context // ends the tailer; canceled by Close
 	cancel context.CancelFunc
 	done   chan struct{}
-	kick   chan struct{} // wakes the tailer when the first subscription comes
+	kick   chan struct{}  // wakes the tailer when the first subscription comes
+	served sync.WaitGroup // streams on connections taken over (ServeSSE)
 
 	mu       sync.Mutex
 	closed   bool
+	conns    map[net.Conn]struct{} // connections taken over, for Close
 	byTenant map[string][]*Subscription
 	n        int
 	active   bool            // the tailer is reading: pos is current
@@ -172,6 +175,7 @@ func New(store logstore.Store, opts *Options) (*Broadcaster, error) {
 		store: store, opts: o, log: o.Logger, sealer: sealer, tickets: tk,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1),
 		byTenant: map[string][]*Subscription{},
+		conns:    map[net.Conn]struct{}{},
 		recent:   make([]*Event, o.Recent),
 	}
 	go b.run()
@@ -304,13 +308,16 @@ func (b *Broadcaster) Streams(tenant string) (all, ofTenant int) {
 	return b.n, len(b.byTenant[tenant])
 }
 
-// Close ends every subscription with [EndShutdown], refuses new ones, and
-// stops the tailer. It does not close the store.
+// Close ends every subscription with [EndShutdown], refuses new ones, stops
+// the tailer, and waits for the streams that [ServeSSE] serves on
+// connections it took over to send their `event: end` (each write then
+// waits 2 s at most). It does not close the store.
 func (b *Broadcaster) Close() error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		<-b.done
+		b.served.Wait()
 		return nil
 	}
 	b.closed = true
@@ -318,13 +325,23 @@ func (b *Broadcaster) Close() error {
 	for _, list := range b.byTenant {
 		all = append(all, list...)
 	}
+	for c := range b.conns {
+		_ = c.SetWriteDeadline(time.Now().Add(shutdownWrite)) // a write blocked on a stalled client
+	}
 	b.mu.Unlock()
 	for _, s := range all {
 		s.end(EndShutdown)
 	}
 	b.cancel()
 	<-b.done
+	b.served.Wait()
 	return nil
+}
+
+func (b *Broadcaster) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 // event returns the shared event of r, encoding it once.
@@ -343,6 +360,11 @@ func (b *Broadcaster) run() {
 	poll := time.NewTimer(b.opts.Poll)
 	defer poll.Stop()
 	backoff := b.opts.Poll
+	// After a wake-up the tailer reads again soon, at a doubling interval
+	// up to Poll: an entry whose commit was announced may still be behind
+	// the watermark, held by a transaction that announces nothing when it
+	// ends (on PostgreSQL: any transaction of the cluster).
+	var soon time.Duration
 	wait := func(d time.Duration) bool {
 		poll.Reset(d)
 		select {
@@ -352,7 +374,9 @@ func (b *Broadcaster) run() {
 			if !ok {
 				watch = nil
 			}
+			soon = wakeRetry
 		case <-b.kick:
+			soon = wakeRetry
 		case <-poll.C:
 		}
 		return true
@@ -384,7 +408,11 @@ func (b *Broadcaster) run() {
 					return
 				}
 				backoff = min(2*backoff, 5*time.Second)
+				continue
 			}
+			// Wake-ups were drained while idle: what they announced may
+			// still be behind the watermark.
+			soon = wakeRetry
 			continue
 		}
 		b.mu.Lock()
@@ -409,11 +437,26 @@ func (b *Broadcaster) run() {
 		if len(recs) == b.opts.Batch {
 			continue // more is waiting
 		}
-		if !wait(b.opts.Poll) {
+		next := b.opts.Poll
+		if soon > 0 {
+			if len(recs) > 0 {
+				soon = wakeRetry
+			}
+			if soon < b.opts.Poll {
+				next = soon
+				soon *= 2
+			} else {
+				soon = 0
+			}
+		}
+		if !wait(next) {
 			return
 		}
 	}
 }
+
+// wakeRetry is the first interval of the re-reads after a wake-up.
+const wakeRetry = 5 * time.Millisecond
 
 // activate moves the idle tailer to the store's head, unless a live
 // subscription depends on its old position, and wakes the subscriptions

@@ -510,3 +510,27 @@ func TestTickets(t *testing.T) {
 		assert.True(t, errors.Is(err, logs.ErrInvalid))
 	})
 }
+
+// On PostgreSQL the visibility watermark is the cluster's: a transaction in
+// another database holds back an entry whose append woke the tailer, and
+// its end wakes nobody. The tailer reads again soon after a wake-up, so the
+// entry comes when that transaction ends, not at the next poll (a minute
+// here).
+func TestForeignTransactionHoldsWatermark(t *testing.T) {
+	store := openStore(t, "postgres")
+	other := openStore(t, "postgres") // another database of the same cluster
+	b := newBroadcaster(t, store, logstream.Options{Poll: time.Minute})
+	sub := subscribe(t, b, "a", logquery.Filter{}, nil)
+	appendEntries(t, store, "a", mk(logs.LevelInfo, "app", "warm-up"))
+	receive(t, sub, 1)
+
+	ctx := context.Background()
+	tx, err := other.DB().BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, "SELECT pg_current_xact_id()")
+	require.NoError(t, err)
+	es := appendEntries(t, store, "a", mk(logs.LevelInfo, "app", "behind a foreign transaction"))
+	time.Sleep(300 * time.Millisecond) // the wake-up's read finds nothing
+	require.NoError(t, tx.Commit())
+	assert.Equal(t, ids(es), eventIDs(receive(t, sub, 1)), "within receive's 20 s, not at the next poll in a minute")
+}

@@ -1,10 +1,12 @@
 package logstream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -125,6 +127,9 @@ type SSEOptions struct {
 	// WriteTimeout ends a stream whose client does not take a write for
 	// that long. Default 30s.
 	WriteTimeout time.Duration
+	// NoTakeOver keeps HTTP/1.x streams in the handler instead of taking
+	// their connections over from the HTTP server (see [ServeSSE]).
+	NoTakeOver bool
 }
 
 func (o *SSEOptions) withDefaults() SSEOptions {
@@ -155,31 +160,41 @@ func SetHeaders(h http.Header) {
 	h.Del("Content-Length")
 }
 
-type sseConn struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	sw      *SSEWriter
-	timeout time.Duration
+// livenessInterval is how often a stream on a taken-over connection
+// checks that its client is still there.
+const livenessInterval = time.Second
+
+// shutdownWrite bounds the writes of taken-over streams once the
+// Broadcaster closes.
+const shutdownWrite = 2 * time.Second
+
+// sink is where a stream's frames go: the ResponseWriter of the handler, or
+// a connection taken over from the HTTP server.
+type sink struct {
+	sw    *SSEWriter
+	flush func() error // write sw's frames out now
+	alive func() bool  // nil when the request's context tells
 }
 
-func newSSEConn(w http.ResponseWriter, timeout time.Duration) *sseConn {
-	return &sseConn{w: w, rc: http.NewResponseController(w), sw: NewSSEWriter(w), timeout: timeout}
-}
-
-// flush writes the buffered frames and flushes them to the client, with a
-// deadline so that a client that stopped reading cannot hold the handler.
-func (c *sseConn) flush() error {
-	_ = c.rc.SetWriteDeadline(time.Now().Add(c.timeout)) // unsupported: the server's own timeouts apply
-	if err := c.sw.Flush(); err != nil {
-		return err
-	}
-	return c.rc.Flush()
-}
-
-func (c *sseConn) end(id string, e *EndError) error {
+func (k *sink) end(id string, e *EndError) error {
 	data, _ := json.Marshal(e)
-	c.sw.Event(id, "end", data)
-	return c.flush()
+	k.sw.Event(id, "end", data)
+	return k.flush()
+}
+
+// handlerSink writes through the handler's ResponseWriter, with a deadline
+// on each flush so that a client that stopped reading cannot hold it.
+func handlerSink(w http.ResponseWriter, timeout time.Duration) *sink {
+	rc := http.NewResponseController(w)
+	k := &sink{sw: NewSSEWriter(w)}
+	k.flush = func() error {
+		_ = rc.SetWriteDeadline(time.Now().Add(timeout)) // unsupported: the server's own timeouts apply
+		if err := k.sw.Flush(); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	return k
 }
 
 // WriteEnd answers a stream request with the event-stream headers, a
@@ -191,13 +206,13 @@ func WriteEnd(w http.ResponseWriter, e *EndError, opts *SSEOptions) error {
 	o := opts.withDefaults()
 	SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	c := newSSEConn(w, o.WriteTimeout)
+	k := handlerSink(w, o.WriteTimeout)
 	retry := o.Retry
 	if e.Reason == EndStreamLimit || e.Reason == EndTenantStreamLimit {
 		retry = o.LimitRetry
 	}
-	c.sw.Retry(retry)
-	return c.end("", e)
+	k.sw.Retry(retry)
+	return k.end("", e)
 }
 
 // ServeSSE writes sub to w as an event stream until the subscription ends,
@@ -212,26 +227,47 @@ func WriteEnd(w http.ResponseWriter, e *EndError, opts *SSEOptions) error {
 // Broadcaster ends the stream it sends `event: end` with the JSON of the
 // *EndError ({"reason":"...","message":"..."}) and returns nil.
 //
+// On HTTP/1.x, unless opts.NoTakeOver is set, ServeSSE takes the connection
+// over from the HTTP server (http.ResponseController.Hijack) and returns at
+// once: the stream is then served by a goroutine of the Broadcaster, and
+// the server's goroutines and buffers for the connection are freed (an
+// idle stream costs a few kilobytes instead of some 35). The response is
+// then "Connection: close" with the headers set on w so far, and a
+// vanished client is noticed within a second. Close waits for those
+// goroutines. Elsewhere (HTTP/2, or a ResponseWriter that cannot be taken
+// over) it serves the stream in the calling handler until it ends.
+//
 // With opts nil the Broadcaster's Options.SSE apply.
 func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription, opts *SSEOptions) error {
-	defer sub.Close()
 	if opts == nil {
 		opts = &sub.b.opts.SSE
 	}
 	o := opts.withDefaults()
-	sealer := sub.b.sealer
+	if !o.NoTakeOver && sub.b.takeOver(w, sub, o) {
+		return nil
+	}
+	defer sub.Close()
 	SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	c := newSSEConn(w, o.WriteTimeout)
+	return serveLoop(ctx, sub, o, handlerSink(w, o.WriteTimeout))
+}
+
+// serveLoop writes the stream of sub into k until it ends.
+func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) error {
+	sealer := sub.b.sealer
 	sent := sub.Position()
-	c.sw.Retry(o.Retry)
-	c.sw.ID(sealer.Seal(sub.tenant, sent))
-	if err := c.flush(); err != nil {
+	k.sw.Retry(o.Retry)
+	k.sw.ID(sealer.Seal(sub.tenant, sent))
+	if err := k.flush(); err != nil {
 		return err
 	}
-	hb := time.NewTicker(o.Heartbeat)
-	defer hb.Stop()
-	busy := false
+	interval := o.Heartbeat
+	if k.alive != nil && interval > livenessInterval {
+		interval = livenessInterval
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	lastWrite := time.Now()
 	for {
 		evs, err := sub.Next(ctx)
 		if err != nil {
@@ -241,41 +277,122 @@ func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription, opt
 				if p := sub.Position(); sent.Less(p) {
 					id = sealer.Seal(sub.tenant, p)
 				}
-				_ = c.end(id, end)
+				_ = k.end(id, end)
 				return nil
 			}
 			return err
 		}
 		if len(evs) > 0 {
 			for _, ev := range evs {
-				c.sw.Event(ev.ID, "", ev.Data)
+				k.sw.Event(ev.ID, "", ev.Data)
 			}
 			sent = evs[len(evs)-1].Cursor
-			if err := c.flush(); err != nil {
+			if err := k.flush(); err != nil {
 				return err
 			}
-			busy = true
+			lastWrite = time.Now()
 			continue
 		}
 		select {
 		case <-sub.Ready():
-		case <-hb.C:
-			if busy {
-				busy = false
+		case <-tick.C:
+			if k.alive != nil && !k.alive() {
+				return errClientGone
+			}
+			if time.Since(lastWrite) < o.Heartbeat-interval/2 {
 				continue
 			}
 			if p := sub.Position(); sent.Less(p) {
 				sent = p
-				c.sw.buf = append(c.sw.buf, ": heartbeat\n"...)
-				c.sw.ID(sealer.Seal(sub.tenant, p))
+				k.sw.buf = append(k.sw.buf, ": heartbeat\n"...)
+				k.sw.ID(sealer.Seal(sub.tenant, p))
 			} else {
-				c.sw.Comment("heartbeat")
+				k.sw.Comment("heartbeat")
 			}
-			if err := c.flush(); err != nil {
+			if err := k.flush(); err != nil {
 				return err
 			}
+			lastWrite = time.Now()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+var errClientGone = errors.New("logstream: the client closed the connection")
+
+// takeOver serves sub on w's connection, taken over from the HTTP server,
+// in a goroutine of b. It reports false, with nothing written, when the
+// connection cannot be taken over or b is closed.
+func (b *Broadcaster) takeOver(w http.ResponseWriter, sub *Subscription, o SSEOptions) bool {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return false
+	}
+	b.served.Add(1)
+	b.mu.Unlock()
+	header := w.Header().Clone()
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		b.served.Done()
+		return false
+	}
+	// The request's context ends when the handler returns: from now on
+	// the stream's goroutine owns the subscription.
+	sub.detach()
+	b.mu.Lock()
+	b.conns[conn] = struct{}{}
+	b.mu.Unlock()
+	go func() {
+		defer b.served.Done()
+		defer func() {
+			b.mu.Lock()
+			delete(b.conns, conn)
+			b.mu.Unlock()
+			_ = conn.Close()
+		}()
+		defer sub.Close()
+		start := time.Now()
+		err := serveLoop(context.Background(), sub, o, b.connSink(conn, header, o))
+		b.log.Debug("logstream: stream ended", "tenant", sub.tenant, "duration", time.Since(start), "err", err)
+	}()
+	return true
+}
+
+// connSink writes a response head and then the stream straight to conn.
+func (b *Broadcaster) connSink(conn net.Conn, header http.Header, o SSEOptions) *sink {
+	SetHeaders(header)
+	header.Set("Connection", "close")
+	header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	header.Del("Transfer-Encoding")
+	k := &sink{sw: NewSSEWriter(conn)}
+	k.sw.buf = append(k.sw.buf, "HTTP/1.1 200 OK\r\n"...)
+	hb := bytes.NewBuffer(k.sw.buf)
+	_ = header.Write(hb)
+	hb.WriteString("\r\n")
+	k.sw.buf = hb.Bytes()
+	k.flush = func() error {
+		timeout := o.WriteTimeout
+		if b.isClosed() {
+			timeout = min(timeout, shutdownWrite)
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(timeout))
+		err := k.sw.Flush()
+		if cap(k.sw.buf) > 64<<10 {
+			k.sw.buf = nil // an idle stream keeps no large buffer
+		}
+		return err
+	}
+	var one [1]byte
+	k.alive = func() bool {
+		// The client sends nothing after its request: a read that does
+		// not time out at once means it closed the connection (or broke
+		// the protocol).
+		_ = conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+		_, err := conn.Read(one[:])
+		var ne net.Error
+		return errors.As(err, &ne) && ne.Timeout()
+	}
+	return k
 }

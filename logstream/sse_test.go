@@ -106,10 +106,21 @@ func (c *client) events(t *testing.T, n int) []sse.Block {
 	return out
 }
 
-func TestSSEWireFormat(t *testing.T) {
+// modes runs f with streams served on connections taken over from the
+// HTTP server (the default on HTTP/1.x) and inside the handler.
+func modes(t *testing.T, f func(t *testing.T, o logstream.SSEOptions)) {
+	for name, o := range map[string]logstream.SSEOptions{"taken over": {}, "in the handler": {NoTakeOver: true}} {
+		t.Run(name, func(t *testing.T) { f(t, o) })
+	}
+}
+
+func TestSSEWireFormat(t *testing.T) { modes(t, testSSEWireFormat) }
+
+func testSSEWireFormat(t *testing.T, o logstream.SSEOptions) {
 	store := openStore(t, "sqlite")
 	b := newBroadcaster(t, store, logstream.Options{})
-	srv := sseServer(t, b, &logstream.SSEOptions{Heartbeat: time.Hour, Retry: 1500 * time.Millisecond})
+	o.Heartbeat, o.Retry = time.Hour, 1500*time.Millisecond
+	srv := sseServer(t, b, &o)
 	c := connect(t, srv.URL, "")
 
 	assert.Equal(t, http.StatusOK, c.resp.StatusCode)
@@ -140,10 +151,13 @@ func TestSSEWireFormat(t *testing.T) {
 	}
 }
 
-func TestSSEHeartbeatAndPosition(t *testing.T) {
+func TestSSEHeartbeatAndPosition(t *testing.T) { modes(t, testSSEHeartbeatAndPosition) }
+
+func testSSEHeartbeatAndPosition(t *testing.T, o logstream.SSEOptions) {
 	store := openStore(t, "sqlite")
 	b := newBroadcaster(t, store, logstream.Options{})
-	srv := sseServer(t, b, &logstream.SSEOptions{Heartbeat: 20 * time.Millisecond})
+	o.Heartbeat = 20 * time.Millisecond
+	srv := sseServer(t, b, &o)
 	c := connect(t, srv.URL, "")
 	c.next(t) // retry
 	start := c.next(t).LastEventID
@@ -204,11 +218,15 @@ func (c *client) readEnd(t *testing.T) sse.Block {
 	}
 }
 
-func TestSSEEnd(t *testing.T) {
+func TestSSEEnd(t *testing.T) { modes(t, testSSEEnd) }
+
+func testSSEEnd(t *testing.T, o logstream.SSEOptions) {
 	t.Run("shutdown", func(t *testing.T) {
 		store := openStore(t, "sqlite")
 		b := newBroadcaster(t, store, logstream.Options{})
-		srv := sseServer(t, b, &logstream.SSEOptions{Heartbeat: time.Hour})
+		o := o
+		o.Heartbeat = time.Hour
+		srv := sseServer(t, b, &o)
 		c := connect(t, srv.URL, "")
 		appendEntries(t, store, "a", numbered("x", 1)...)
 		c.events(t, 1)
@@ -218,14 +236,16 @@ func TestSSEEnd(t *testing.T) {
 	t.Run("max duration", func(t *testing.T) {
 		store := openStore(t, "sqlite")
 		b := newBroadcaster(t, store, logstream.Options{MaxDuration: 100 * time.Millisecond})
-		srv := sseServer(t, b, nil)
+		srv := sseServer(t, b, &o)
 		c := connect(t, srv.URL, "")
 		assert.Equal(t, "max_duration", endReason(t, c.readEnd(t)))
 	})
 	t.Run("limits", func(t *testing.T) {
 		store := openStore(t, "sqlite")
 		b := newBroadcaster(t, store, logstream.Options{MaxStreamsPerTenant: 1})
-		srv := sseServer(t, b, &logstream.SSEOptions{LimitRetry: 9 * time.Second})
+		o := o
+		o.LimitRetry = 9 * time.Second
+		srv := sseServer(t, b, &o)
 		first := connect(t, srv.URL, "")
 		first.next(t)
 		c := connect(t, srv.URL, "")
@@ -247,4 +267,55 @@ func TestSSEWriterLines(t *testing.T) {
 	b, err := r.Next()
 	require.NoError(t, err)
 	assert.Equal(t, "a\nb\nc\nd", b.Data)
+}
+
+// A client that goes away frees its stream: at once in the handler (the
+// request's context ends), within about a second on a connection taken
+// over.
+func TestSSEClientGone(t *testing.T) {
+	modes(t, func(t *testing.T, o logstream.SSEOptions) {
+		store := openStore(t, "sqlite")
+		b := newBroadcaster(t, store, logstream.Options{})
+		srv := sseServer(t, b, &o)
+		c := connect(t, srv.URL, "")
+		c.next(t)
+		_, n := b.Streams("a")
+		require.Equal(t, 1, n)
+		require.NoError(t, c.resp.Body.Close())
+		require.Eventually(t, func() bool { _, n := b.Streams("a"); return n == 0 }, 10*time.Second, 10*time.Millisecond)
+	})
+}
+
+// Over HTTP/2 a connection carries many streams and cannot be taken over:
+// the stream is served in the handler.
+func TestSSEOverHTTP2(t *testing.T) {
+	store := openStore(t, "sqlite")
+	b := newBroadcaster(t, store, logstream.Options{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub, err := b.Subscribe(r.Context(), "a", logquery.Filter{}, nil)
+		if !assert.NoError(t, err) {
+			return
+		}
+		_ = logstream.ServeSSE(r.Context(), w, sub, &logstream.SSEOptions{Heartbeat: time.Hour})
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { _ = b.Close() })
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 2, resp.ProtoMajor)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	c := &client{resp: resp, Reader: sse.NewReader(resp.Body)}
+	c.next(t)
+	c.next(t)
+	es := appendEntries(t, store, "a", numbered("h2", 2)...)
+	got := c.events(t, 2)
+	assert.Equal(t, es[0].ID, entryID(t, got[0]))
+	assert.Equal(t, es[1].ID, entryID(t, got[1]))
+	require.NoError(t, b.Close())
+	assert.Equal(t, "shutdown", endReason(t, c.readEnd(t)))
 }

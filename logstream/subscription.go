@@ -79,7 +79,8 @@ type Subscription struct {
 	once   sync.Once
 
 	mu      sync.Mutex
-	timer   *time.Timer
+	timer   *time.Timer // Options.MaxDuration
+	endAt   *time.Timer // EndAt
 	stopCtx func() bool
 	live    bool            // fed by the tailer; else catching up from the store
 	buf     []*Event        // events for the reader, at most Options.Buffer
@@ -120,6 +121,30 @@ func (s *Subscription) offer(ev *Event, prev logstore.Cursor, capacity int) {
 		s.buf = append(s.buf, ev)
 	}
 	s.signal()
+}
+
+// detach stops the subscription from ending with the context given to
+// Subscribe: its reader owns it from now on.
+func (s *Subscription) detach() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+}
+
+// EndAt ends the subscription with reason r at t (see End), unless it has
+// ended or was closed before.
+func (s *Subscription) EndAt(t time.Time, r EndReason) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended != nil {
+		return
+	}
+	if s.endAt != nil {
+		s.endAt.Stop()
+	}
+	s.endAt = time.AfterFunc(time.Until(t), func() { s.end(r) })
 }
 
 // End ends the subscription with reason r, unless it has ended already:
@@ -304,6 +329,9 @@ func (s *Subscription) Close() error {
 		s.mu.Lock()
 		if s.timer != nil {
 			s.timer.Stop()
+		}
+		if s.endAt != nil {
+			s.endAt.Stop()
 		}
 		if s.stopCtx != nil {
 			s.stopCtx()
