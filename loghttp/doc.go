@@ -49,7 +49,8 @@
 // whose EventSource cannot send headers, first POST the filter as JSON to
 // /api/v1/logs/stream/tickets and open the streamUrl of the answer: a
 // ticket valid 60 s for one stream of that tenant and filter, with no
-// Authorization or X-Tenant-ID header. A bearer token in the URL
+// Authorization or X-Tenant-ID header (the answer's lastEventId is the
+// stream's position when the ticket was made). A bearer token in the URL
 // (access_token) is refused. A stream ends with `event: end` and a JSON
 // reason at the server's limits, at shutdown, and when the token it was
 // opened with expires.

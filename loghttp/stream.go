@@ -153,15 +153,17 @@ func resumeCursor(r *http.Request, q url.Values, b *logstream.Broadcaster, tenan
 
 // ticketResponse is the data of a 201 to POST /api/v1/logs/stream/tickets.
 type ticketResponse struct {
-	Ticket    string `json:"ticket"`
-	ExpiresAt string `json:"expiresAt"`
-	StreamURL string `json:"streamUrl"`
+	Ticket      string `json:"ticket"`
+	ExpiresAt   string `json:"expiresAt"`
+	StreamURL   string `json:"streamUrl"`
+	LastEventID string `json:"lastEventId"` // where the stream is now: start from it to miss nothing
 }
 
 // createStreamTicket serves POST /api/v1/logs/stream/tickets: a short-lived,
 // single-use ticket for one stream of the caller's tenant, with the filter
 // of the JSON body (level, source, search, startDate, endDate; an empty
-// body for none).
+// body for none), and the event id of the stream's current position, for
+// a client that must not miss what comes before it connects.
 func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *call) error {
 	b := s.opts.Stream
 	if b == nil {
@@ -182,14 +184,19 @@ func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *c
 			return err
 		}
 	}
+	head, err := b.HeadID(r.Context(), c.Tenant)
+	if err != nil {
+		return err
+	}
 	tk, err := b.IssueTicket(r.Context(), logstream.Grant{Tenant: c.Tenant, Filter: f, Until: c.Principal.Expires})
 	if err != nil {
 		return err
 	}
 	writeData(w, http.StatusCreated, ticketResponse{
-		Ticket:    tk.Value,
-		ExpiresAt: logs.FormatTime(tk.ExpiresAt),
-		StreamURL: "/api/v1/logs/stream?ticket=" + url.QueryEscape(tk.Value),
+		Ticket:      tk.Value,
+		ExpiresAt:   logs.FormatTime(tk.ExpiresAt),
+		StreamURL:   "/api/v1/logs/stream?ticket=" + url.QueryEscape(tk.Value),
+		LastEventID: head,
 	})
 	return nil
 }

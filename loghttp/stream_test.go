@@ -308,17 +308,27 @@ func TestStreamFiltersAndTenants(t *testing.T) {
 // ticket asks for a stream ticket of tenant with a JSON filter body.
 func (e *streamEnv) ticket(tb testing.TB, tenant, body string) (ticket, streamURL string) {
 	tb.Helper()
+	t, u, _ := e.ticketAt(tb, tenant, body)
+	return t, u
+}
+
+// ticketAt is ticket, with the lastEventId of the answer.
+func (e *streamEnv) ticketAt(tb testing.TB, tenant, body string) (ticket, streamURL, lastEventID string) {
+	tb.Helper()
 	var out struct {
-		Ticket    string `json:"ticket"`
-		ExpiresAt string `json:"expiresAt"`
-		StreamURL string `json:"streamUrl"`
+		Ticket      string `json:"ticket"`
+		ExpiresAt   string `json:"expiresAt"`
+		StreamURL   string `json:"streamUrl"`
+		LastEventID string `json:"lastEventId"`
 	}
 	e.do(tb, req{method: http.MethodPost, path: "/api/v1/logs/stream/tickets", token: token(tb, tenant, loghttp.PermRead), tenant: tenant,
 		body: strings.NewReader(body), header: http.Header{"Content-Type": {"application/json"}}}).data(tb, http.StatusCreated, &out)
 	exp, err := time.Parse(time.RFC3339, out.ExpiresAt)
 	require.NoError(tb, err)
 	assert.WithinDuration(tb, time.Now().Add(logstream.DefaultTicketTTL), exp, 5*time.Second)
-	return out.Ticket, out.StreamURL
+	_, err = e.B.Sealer().Open(tenant, out.LastEventID)
+	require.NoError(tb, err, "lastEventId is an event id of the tenant")
+	return out.Ticket, out.StreamURL, out.LastEventID
 }
 
 func TestStreamTickets(t *testing.T) {
@@ -338,13 +348,21 @@ func TestStreamTickets(t *testing.T) {
 		again := e.do(t, req{path: streamURL})
 		again.requireError(t, 401, "unauthenticated", "ticket")
 
+		// What is appended between the ticket and the connection is not
+		// missed when the stream starts from the ticket's lastEventId.
+		_, u1, from := e.ticketAt(t, "a", `{"level":"error"}`)
+		between := e.ingest(t, "a", `{"level":"error","source":"a","message":"before connecting"}`)
+		s1 := open(t, e.URL, u1+"&lastEventId="+url.QueryEscape(from), nil)
+		assert.Equal(t, between.IDs, entryIDs(s1.entries(t, 1)))
+		s1.close()
+
 		// Reconnect as a browser does after event: end: a new ticket and
 		// the last id in the query.
 		s.close()
 		in2 := e.ingest(t, "a", `{"level":"error","source":"a","message":"while away"}`)
 		_, u2 := e.ticket(t, "a", `{"level":"error"}`)
 		s2 := open(t, e.URL, u2+"&lastEventId="+url.QueryEscape(s.last), nil)
-		assert.Equal(t, in2.IDs, entryIDs(s2.entries(t, 1)))
+		assert.Equal(t, append(between.IDs, in2.IDs...), entryIDs(s2.entries(t, 2)), "everything after the first stream's last id")
 
 		for _, tc := range []struct {
 			name   string

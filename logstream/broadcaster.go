@@ -185,6 +185,21 @@ func New(store logstore.Store, opts *Options) (*Broadcaster, error) {
 // Sealer returns the sealer of event ids.
 func (b *Broadcaster) Sealer() *Sealer { return b.sealer }
 
+// HeadID returns the event id, for tenant, of the store's head: a stream
+// resumed from it gets every entry that became visible about now or later.
+// A client that must not miss what comes between now and its connection
+// (a browser that first gets a ticket) starts from it.
+func (b *Broadcaster) HeadID(ctx context.Context, tenant string) (string, error) {
+	if err := logs.ValidateTenant("tenantId", tenant); err != nil {
+		return "", err
+	}
+	head, err := b.store.Head(ctx)
+	if err != nil {
+		return "", fmt.Errorf("logstream: head: %w", err)
+	}
+	return b.sealer.Seal(tenant, head), nil
+}
+
 // SSEOptions returns Options.SSE, for [WriteEnd] and [ServeSSE].
 func (b *Broadcaster) SSEOptions() *SSEOptions {
 	o := b.opts.SSE
