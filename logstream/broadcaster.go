@@ -52,6 +52,10 @@ type Options struct {
 	// before it falls back to reading the store itself. Default 256.
 	Buffer int
 
+	// BufferBytes bounds the JSON of the events a subscription holds, as
+	// Buffer bounds their number. Default 1 MiB.
+	BufferBytes int
+
 	// Batch is the number of entries read from the store at once, by the
 	// tailer and by a subscription catching up. Default 500.
 	Batch int
@@ -66,6 +70,9 @@ type Options struct {
 	// out, so that a subscription that has caught up from the store can
 	// join the live feed without reading the store again. Default 4096.
 	Recent int
+
+	// RecentBytes bounds the memory of those entries. Default 16 MiB.
+	RecentBytes int
 
 	// SSE configures [ServeSSE] and [WriteEnd] for the subscriptions of
 	// this Broadcaster when they are given no options of their own.
@@ -103,6 +110,12 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.Recent <= 0 {
 		r.Recent = 4096
+	}
+	if r.RecentBytes <= 0 {
+		r.RecentBytes = 16 << 20
+	}
+	if r.BufferBytes <= 0 {
+		r.BufferBytes = 1 << 20
 	}
 	return r
 }
@@ -144,6 +157,7 @@ type Broadcaster struct {
 	recent   []*Event        // ring of the last entries read, all tenants
 	rstart   int             // index of the oldest entry in recent
 	rlen     int
+	rbytes   int             // eventSize of the entries in recent
 	rbase    logstore.Cursor // recent holds every entry in (rbase, pos]
 }
 
@@ -495,7 +509,7 @@ func (b *Broadcaster) activate() bool {
 	}
 	if !live && b.pos.Less(head) {
 		b.pos = head
-		b.rbase, b.rstart, b.rlen = head, 0, 0
+		b.rbase, b.rstart, b.rlen, b.rbytes = head, 0, 0, 0
 		clear(b.recent)
 	}
 	b.active = true
@@ -528,7 +542,7 @@ func (b *Broadcaster) distribute(pos logstore.Cursor, recs []logstore.Record) {
 					break
 				}
 			}
-			s.offer(ev, prev, b.opts.Buffer)
+			s.offer(ev, prev, b.opts.Buffer, b.opts.BufferBytes)
 		}
 		b.remember(r, ev)
 		prev = r.Cursor
@@ -536,21 +550,40 @@ func (b *Broadcaster) distribute(pos logstore.Cursor, recs []logstore.Record) {
 	b.pos = prev
 }
 
-// remember keeps r in the ring of recent entries (ev may be nil: the event
-// is then built when a joining subscription needs it).
+// remember keeps r in the ring of recent entries, within Options.Recent
+// entries and Options.RecentBytes. When no subscription took r (ev is
+// nil), only its cursor and tenant are kept: a subscription of that
+// tenant that joins later reads the store instead.
 func (b *Broadcaster) remember(r logstore.Record, ev *Event) {
 	if ev == nil {
-		ev = &Event{Cursor: r.Cursor, Entry: r.Entry}
+		ev = &Event{Cursor: r.Cursor, Entry: logs.Entry{TenantID: r.Entry.TenantID}}
 	}
 	n := len(b.recent)
 	if b.rlen == n {
-		b.rbase = b.recent[b.rstart].Cursor
-		b.recent[b.rstart] = ev
-		b.rstart = (b.rstart + 1) % n
-		return
+		b.forget()
 	}
 	b.recent[(b.rstart+b.rlen)%n] = ev
 	b.rlen++
+	b.rbytes += eventSize(ev)
+	for b.rbytes > b.opts.RecentBytes && b.rlen > 0 {
+		b.forget()
+	}
+}
+
+// forget drops the oldest recent entry.
+func (b *Broadcaster) forget() {
+	ev := b.recent[b.rstart]
+	b.rbase = ev.Cursor
+	b.rbytes -= eventSize(ev)
+	b.recent[b.rstart] = nil
+	b.rstart = (b.rstart + 1) % len(b.recent)
+	b.rlen--
+}
+
+// eventSize estimates the memory an event holds: its JSON, and the entry
+// it was made from, of about the same size.
+func eventSize(ev *Event) int {
+	return 2*len(ev.Data) + 128
 }
 
 // join makes s live if it has caught up: if it has read everything up to a
@@ -578,26 +611,27 @@ func (b *Broadcaster) join(s *Subscription) (live, again bool) {
 		return false, true // the gap is not in memory any more: read the store
 	}
 	var add []*Event
+	size := s.bufBytes
 	n := len(b.recent)
 	for i := 0; i < b.rlen; i++ {
-		j := (b.rstart + i) % n
-		ev := b.recent[j]
-		if !c.Less(ev.Cursor) || ev.Entry.TenantID != s.tenant || !s.match.Match(ev.Entry) {
+		ev := b.recent[(b.rstart+i)%n]
+		if !c.Less(ev.Cursor) || ev.Entry.TenantID != s.tenant {
 			continue
 		}
-		if ev.ID == "" {
-			full, err := b.event(logstore.Record{Cursor: ev.Cursor, Entry: ev.Entry})
-			if err != nil {
-				return false, true
-			}
-			b.recent[j], ev = full, full
+		if ev.Data == nil {
+			return false, true // only a stub: read the store
+		}
+		if !s.match.Match(ev.Entry) {
+			continue
 		}
 		add = append(add, ev)
+		size += len(ev.Data)
 	}
-	if len(s.buf)+len(add) > b.opts.Buffer {
+	if len(s.buf)+len(add) > b.opts.Buffer || size > b.opts.BufferBytes && len(add) > 0 {
 		return false, true
 	}
 	s.buf = append(s.buf, add...)
+	s.bufBytes = size
 	s.live, s.floor = true, b.pos
 	return true, false
 }

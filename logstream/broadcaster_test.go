@@ -103,9 +103,18 @@ func TestResumeReplaysThenLive(t *testing.T) {
 // A subscriber that does not read loses nothing and does not hold back
 // another subscriber or the writers.
 func TestStalledSubscriber(t *testing.T) {
+	for name, o := range map[string]logstream.Options{
+		"few events":   {Buffer: 4, Recent: 16, Batch: 50},
+		"little bytes": {BufferBytes: 1, RecentBytes: 1, Batch: 50},
+	} {
+		t.Run(name, func(t *testing.T) { testStalledSubscriber(t, o) })
+	}
+}
+
+func testStalledSubscriber(t *testing.T, o logstream.Options) {
 	forBackends(t, func(t *testing.T, backend string) {
 		store := openStore(t, backend)
-		b := newBroadcaster(t, store, logstream.Options{Buffer: 4, Recent: 16, Batch: 50})
+		b := newBroadcaster(t, store, o)
 		stalled := subscribe(t, b, "a", logquery.Filter{}, nil)
 		fast := subscribe(t, b, "a", logquery.Filter{}, nil)
 

@@ -34,11 +34,15 @@ func (p *pausingStore) After(ctx context.Context, tenant string, after logstore.
 // they are no longer there, from another store read. Either way none is
 // lost or repeated.
 func TestHandOverWhileTailerMoves(t *testing.T) {
-	for name, recent := range map[string]int{"from recent entries": 4096, "recent entries too few": 1} {
+	for name, o := range map[string]logstream.Options{
+		"from recent entries":    {},
+		"recent entries too few": {Recent: 1},
+		"recent entries too big": {RecentBytes: 1},
+	} {
 		t.Run(name, func(t *testing.T) {
 			store := openStore(t, "sqlite")
 			ps := &pausingStore{Store: store}
-			b := newBroadcaster(t, ps, logstream.Options{Recent: recent})
+			b := newBroadcaster(t, ps, o)
 			watcher := subscribe(t, b, "a", logquery.Filter{}, nil) // tells when the tailer has moved
 
 			old := appendEntries(t, store, "a", numbered("old", 3)...)

@@ -78,17 +78,18 @@ type Subscription struct {
 	ready  chan struct{} // capacity 1: "call Next"
 	once   sync.Once
 
-	mu      sync.Mutex
-	timer   *time.Timer // Options.MaxDuration
-	endAt   *time.Timer // EndAt
-	stopCtx func() bool
-	live    bool            // fed by the tailer; else catching up from the store
-	buf     []*Event        // events for the reader, at most Options.Buffer
-	spare   []*Event        // the slice handed out by the previous Next
-	floor   logstore.Cursor // live: entries up to floor were read from the store
-	cov     logstore.Cursor // catching up: every match up to cov was handed out or is in buf
-	last    logstore.Cursor // cursor of the last event handed out
-	ended   *EndError
+	mu       sync.Mutex
+	timer    *time.Timer // Options.MaxDuration
+	endAt    *time.Timer // EndAt
+	stopCtx  func() bool
+	live     bool            // fed by the tailer; else catching up from the store
+	buf      []*Event        // events for the reader, at most Options.Buffer
+	bufBytes int             // their JSON, at most Options.BufferBytes
+	spare    []*Event        // the slice handed out by the previous Next
+	floor    logstore.Cursor // live: entries up to floor were read from the store
+	cov      logstore.Cursor // catching up: every match up to cov was handed out or is in buf
+	last     logstore.Cursor // cursor of the last event handed out
+	ended    *EndError
 }
 
 // Tenant returns the subscription's tenant.
@@ -108,17 +109,18 @@ func (s *Subscription) signal() {
 // offer is the tailer's non-blocking send: it puts ev in the buffer or, when
 // the buffer is full, switches s to catching up from the store after prev
 // (every entry before ev was offered). Called with b.mu held.
-func (s *Subscription) offer(ev *Event, prev logstore.Cursor, capacity int) {
+func (s *Subscription) offer(ev *Event, prev logstore.Cursor, capacity, capacityBytes int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.live || !s.floor.Less(ev.Cursor) {
 		return
 	}
-	if len(s.buf) >= capacity {
+	if len(s.buf) >= capacity || len(s.buf) > 0 && s.bufBytes+len(ev.Data) > capacityBytes {
 		s.live = false
 		s.cov = maxCursor(prev, s.floor)
 	} else {
 		s.buf = append(s.buf, ev)
+		s.bufBytes += len(ev.Data)
 	}
 	s.signal()
 }
@@ -183,7 +185,7 @@ func (s *Subscription) Next(ctx context.Context) ([]*Event, error) {
 	}
 	if len(s.buf) > 0 {
 		out := s.buf
-		s.buf, s.spare = s.spare[:0], out
+		s.buf, s.spare, s.bufBytes = s.spare[:0], out, 0
 		out = s.dedupe(out)
 		if !s.live {
 			s.signal() // come back to catch up
