@@ -56,7 +56,7 @@ type Main struct {
 	done     chan struct{} // closed when the server stops serving
 	// stopRetention stops the purge goroutine and waits for it.
 	stopRetention func()
-	serveErr error         // why, when it was not Close; read after done
+	serveErr      error // why, when it was not Close; read after done
 }
 
 // TokenArgs are the flags of logsd token.
