@@ -16,8 +16,9 @@
 // that leads with the tenant (extensions pg_trgm and btree_gin) serves
 // search when the role may create those extensions. Each row records the
 // writing transaction's id (xid8) and a sequence value: together they are the
-// stream cursor, handed out only below pg_snapshot_xmin so that no entry can
-// commit behind a cursor already handed out. Appends NOTIFY the channel
+// stream cursor, handed out only below the oldest transaction that may still
+// write to the database (pg_snapshot_xmin, less the transactions of other
+// databases) so that no entry can commit behind a cursor already handed out. Appends NOTIFY the channel
 // log_entries so that other processes' tailers wake up.
 //
 // On SQLite (WAL mode, one writer at a time) the cursor is the AUTOINCREMENT

@@ -42,6 +42,7 @@ var pgMigrations = []migration{
 		`CREATE INDEX IF NOT EXISTS log_entries_tenant_level_time ON log_entries (tenant_id, level, created_at DESC, id DESC)`,
 		`CREATE INDEX IF NOT EXISTS log_entries_tenant_source_time ON log_entries (tenant_id, source, created_at DESC, id DESC)`,
 		`CREATE INDEX IF NOT EXISTS log_entries_cursor ON log_entries (xid, seq)`,
+		`CREATE INDEX IF NOT EXISTS log_entries_tenant_cursor ON log_entries (tenant_id, xid, seq)`,
 		`CREATE OR REPLACE FUNCTION log_entries_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
 			RAISE EXCEPTION 'log entries are immutable: % refused', TG_OP USING ERRCODE = '42501';

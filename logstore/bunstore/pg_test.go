@@ -2,6 +2,7 @@ package bunstore_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -95,4 +96,31 @@ func TestOpenRejectsBadURL(t *testing.T) {
 		_, err := bunstore.Open(context.Background(), u, nil)
 		assert.ErrorIs(t, err, logs.ErrInvalid, u)
 	}
+}
+
+// TestPostgresWatermarkIgnoresOtherDatabases: a writing transaction open in
+// another database of the cluster does not hold this database's cursors
+// back.
+func TestPostgresWatermarkIgnoresOtherDatabases(t *testing.T) {
+	ctx := context.Background()
+	s, err := bunstore.Open(ctx, testdb.Postgres(t), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	other, err := sql.Open("pgx", testdb.Postgres(t))
+	require.NoError(t, err)
+	defer other.Close()
+	tx, err := other.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	var xid string
+	require.NoError(t, tx.QueryRowContext(ctx, "SELECT pg_current_xact_id()::text").Scan(&xid))
+
+	out, err := s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "not held back"}})
+	require.NoError(t, err)
+	// Other tests' transactions in other databases may come and go; none
+	// of them may hold the entry back for long, and ours never ends.
+	require.Eventually(t, func() bool {
+		recs, err := s.After(ctx, "t1", logstore.Cursor{}, 10)
+		return err == nil && len(recs) == 1 && recs[0].Entry.ID == out[0].ID
+	}, 10*time.Second, 10*time.Millisecond, "the open transaction %s of another database held the watermark", xid)
 }

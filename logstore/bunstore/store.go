@@ -594,11 +594,29 @@ func (s *Store) snapshotCond(snap logstore.Snapshot) (string, any, error) {
 	return "seq <= ?", n, nil
 }
 
+// pgWatermark is the visibility watermark of PostgreSQL cursors: the
+// oldest transaction id that may still write to this database. Every
+// transaction below it that wrote here has ended, so the rows below it are
+// final, and any row that becomes visible later has a larger xid.
+//
+// It is pg_snapshot_xmin of the statement's snapshot, except that the
+// in-progress transactions of other databases are skipped (they cannot
+// write to our table; pg_current_snapshot() is cluster-wide, and another
+// database's long transaction would otherwise hold every stream back). A
+// transaction is skipped only when pg_stat_activity positively shows it in
+// another database; one that ended between the snapshot and that look, or
+// that we may not see, counts as ours, which only delays.
+const pgWatermark = `SELECT coalesce(
+	(SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = x::xid
+	   AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
+	pg_snapshot_xmax(pg_current_snapshot()))`
+
 // Head implements logstore.Store.
 func (s *Store) Head(ctx context.Context) (logstore.Cursor, error) {
 	if s.pg {
 		var x string
-		if err := s.db.QueryRowContext(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text").Scan(&x); err != nil {
+		if err := s.db.QueryRowContext(ctx, "SELECT ("+pgWatermark+")::text").Scan(&x); err != nil {
 			return logstore.Cursor{}, s.wrap("head", err)
 		}
 		e, err := strconv.ParseUint(x, 10, 64)
@@ -622,7 +640,7 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 	var q string
 	var args []any
 	if s.pg {
-		q = "SELECT xid::text, seq, " + s.cols() + " FROM log_entries WHERE (xid, seq) > (CAST(? AS xid8), ?) AND xid < pg_snapshot_xmin(pg_current_snapshot())"
+		q = "SELECT xid::text, seq, " + s.cols() + " FROM log_entries WHERE (xid, seq) > (CAST(? AS xid8), ?) AND xid < (" + pgWatermark + ")"
 		args = []any{strconv.FormatUint(after.Epoch, 10), after.Seq}
 	} else {
 		q = "SELECT '0', seq, " + selectCols + " FROM log_entries WHERE seq > ?"
