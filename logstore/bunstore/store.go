@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,7 +45,8 @@ type Options struct {
 	// NoSearchIndex skips the trigram search index on PostgreSQL. The index
 	// makes search fast on large tenants and costs ingest throughput.
 	NoSearchIndex bool
-	// ScanBatch is the number of rows Scan reads per query. Default 5000.
+	// ScanBatch is the number of rows Scan reads per query on SQLite
+	// (keyset batches). PostgreSQL streams one query. Default 5000.
 	ScanBatch int
 	// Now is the clock used for missing createdAt values. Default time.Now.
 	Now func() time.Time
@@ -445,26 +447,25 @@ func (s *Store) ScanRaw(ctx context.Context, tenant string, f logquery.Filter, s
 			yield(logstore.RawEntry{}, err)
 			return
 		}
+		if s.pg {
+			q := "SELECT " + s.cols() + " FROM log_entries WHERE " + where +
+				" ORDER BY log_entries.created_at DESC, log_entries.id DESC"
+			if err := s.streamPgx(ctx, q, args, yield); err != nil {
+				yield(logstore.RawEntry{}, s.wrap("scan", err))
+			}
+			return
+		}
 		var last *logs.Entry
 		for {
 			q := "SELECT " + s.cols() + " FROM log_entries WHERE " + where
 			a := append([]any(nil), args...)
 			if last != nil {
-				q += " AND (created_at, id) < (?, CAST(CAST(? AS text) AS uuid))"
-				if !s.pg {
-					q = strings.TrimSuffix(q, "CAST(CAST(? AS text) AS uuid))") + "?)"
-				}
+				q += " AND (created_at, id) < (?, ?)"
 				a = append(a, s.timeArg(last.CreatedAt), last.ID)
 			}
 			q += " ORDER BY log_entries.created_at DESC, log_entries.id DESC LIMIT ?"
 			a = append(a, s.opts.ScanBatch)
-			var batch []logstore.RawEntry
-			var err error
-			if s.pg {
-				batch, err = s.queryRawPgx(ctx, q, a...)
-			} else {
-				batch, err = s.queryRaw(ctx, q, a...)
-			}
+			batch, err := s.queryRaw(ctx, q, a...)
 			if err != nil {
 				yield(logstore.RawEntry{}, s.wrap("scan", err))
 				return
@@ -685,10 +686,12 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 	return out, nil
 }
 
-// queryRawPgx runs a query of queryRaw's shape on a pgx connection with
-// real parameters ($1, $2, ...: one prepared statement for every batch of
-// a scan) and binary results: the fast path of export scans.
-func (s *Store) queryRawPgx(ctx context.Context, q string, args ...any) ([]logstore.RawEntry, error) {
+// streamPgx runs a query of queryRaw's shape on a pgx connection, with
+// real parameters ($1, $2, ...) and binary results, and yields its rows as
+// they arrive: PostgreSQL produces the next rows while the consumer works
+// on these, and memory holds one row at a time. It returns the query's
+// error; it returns nil, and abandons the connection, when yield stops.
+func (s *Store) streamPgx(ctx context.Context, q string, args []any, yield func(logstore.RawEntry, error) bool) error {
 	var b strings.Builder
 	n := 0
 	for _, part := range strings.Split(q, "?") {
@@ -699,20 +702,24 @@ func (s *Store) queryRawPgx(ctx context.Context, q string, args ...any) ([]logst
 		n++
 	}
 	if n-1 != len(args) {
-		return nil, fmt.Errorf("bunstore: %d placeholders for %d arguments", n-1, len(args))
+		return fmt.Errorf("bunstore: %d placeholders for %d arguments", n-1, len(args))
 	}
-	conn, err := s.db.DB.Conn(ctx)
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	conn, err := s.db.DB.Conn(qctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer conn.Close()
-	out := []logstore.RawEntry{}
+	stopped := false
 	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("bunstore: the pgx driver is required, have %T", dc)
 		}
-		rows, err := c.Conn().Query(ctx, b.String(), append([]any{pgx.QueryExecModeExec}, args...)...)
+		// QueryExecModeExec: parameters without a prepared statement, so
+		// the plan is made for these values (a generic plan can sort).
+		rows, err := c.Conn().Query(qctx, b.String(), append([]any{pgx.QueryExecModeExec}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -729,9 +736,18 @@ func (s *Store) queryRawPgx(ctx context.Context, q string, args ...any) ([]logst
 			if len(md) == 0 {
 				md = []byte("{}")
 			}
-			out = append(out, logstore.RawEntry{Entry: e, Metadata: md})
+			if !yield(logstore.RawEntry{Entry: e, Metadata: md}, nil) {
+				// Stop the query rather than read the rest; the connection
+				// is then unusable and must not go back to the pool.
+				stopped = true
+				cancel()
+				return driver.ErrBadConn
+			}
 		}
 		return rows.Err()
 	})
-	return out, err
+	if stopped {
+		return nil
+	}
+	return err
 }
