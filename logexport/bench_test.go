@@ -90,6 +90,29 @@ func BenchmarkExport(b *testing.B) {
 		}
 	})
 
+	// The export's own path (raw scan and encoder) into io.Discard, like the
+	// COPY above: the export figures below add writing the file.
+	for _, format := range []logexport.Format{logexport.FormatCSV, logexport.FormatJSON} {
+		b.Run(string(format)+"-to-discard", func(b *testing.B) {
+			snap, err := st.Snapshot(ctx)
+			require.NoError(b, err)
+			for range b.N {
+				enc := logexport.NewTestRawEncoder(format, io.Discard)
+				start := time.Now()
+				n := 0
+				for r, err := range st.ScanRaw(ctx, tenantA, logquery.Filter{}, snap) {
+					require.NoError(b, err)
+					require.NoError(b, enc(&r))
+					n++
+				}
+				require.Equal(b, rows, n)
+				rate := float64(n) / time.Since(start).Seconds()
+				b.ReportMetric(rate, "rows/s")
+				b.ReportMetric(100*rate/copyRate, "%-of-pg-copy")
+			}
+		})
+	}
+
 	for _, format := range []logexport.Format{logexport.FormatCSV, logexport.FormatJSON} {
 		b.Run(string(format), func(b *testing.B) {
 			bucket, err := logexport.OpenBucket(ctx, "file://"+b.TempDir())

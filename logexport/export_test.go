@@ -44,3 +44,12 @@ func NewTestEncoder(f Format, w io.Writer) func(*logs.Entry) error {
 		return enc.entry(&r)
 	}
 }
+
+// NewTestRawEncoder is NewTestEncoder for entries as the store keeps them.
+func NewTestRawEncoder(f Format, w io.Writer) func(*logstore.RawEntry) error {
+	enc, err := newEncoder(f, bufio.NewWriterSize(w, 1<<20))
+	if err != nil {
+		panic(err)
+	}
+	return enc.entry
+}

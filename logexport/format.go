@@ -2,9 +2,11 @@ package logexport
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/logstore"
@@ -23,11 +25,7 @@ type encoder interface {
 func newEncoder(f Format, w *bufio.Writer) (encoder, error) {
 	switch f {
 	case FormatCSV:
-		// encoding/csv's UseCRLF drops every CR inside a field and turns
-		// LF into CRLF; instead the record ends alone become CRLF, so that
-		// the file is RFC 4180 and the data exact.
-		cw := csv.NewWriter(&crlfWriter{w: w})
-		return &csvEncoder{w: cw, rec: make([]string, len(CSVHeader))}, nil
+		return &csvEncoder{w: w}, nil
 	case FormatJSON:
 		return &jsonEncoder{w: w}, nil
 	case FormatNDJSON:
@@ -36,75 +34,107 @@ func newEncoder(f Format, w *bufio.Writer) (encoder, error) {
 	return nil, fmt.Errorf("logexport: format %q: %w", f, logs.ErrInvalid)
 }
 
+// csvEncoder writes RFC 4180: CRLF after every record, a field quoted when
+// it holds a comma, a quote, CR or LF or starts with a space or tab (as
+// encoding/csv decides), quotes doubled inside, every other byte kept as it
+// is. It writes straight into the buffered writer: no second pass over the
+// output, no allocation for a field that needs no neutralising.
 type csvEncoder struct {
-	w   *csv.Writer
-	rec []string
+	w *bufio.Writer
 }
 
-func (c *csvEncoder) begin() error { return c.w.Write(CSVHeader) }
+func (c *csvEncoder) begin() error {
+	_, err := c.w.WriteString(strings.Join(CSVHeader, ",") + "\r\n")
+	return err
+}
 
 func (c *csvEncoder) entry(r *logstore.RawEntry) error {
 	e, md := &r.Entry, r.Metadata
 	if len(md) == 0 {
 		md = json.RawMessage("{}")
 	}
-	c.rec[0] = Neutralize(e.ID)
-	c.rec[1] = Neutralize(e.TenantID)
-	c.rec[2] = Neutralize(string(e.Level))
-	c.rec[3] = Neutralize(e.Source)
-	c.rec[4] = Neutralize(e.Message)
-	c.rec[5] = Neutralize(string(md))
-	c.rec[6] = logs.FormatTime(e.CreatedAt)
-	return c.w.Write(c.rec)
+	c.text(e.ID, ',')
+	c.text(e.TenantID, ',')
+	c.text(string(e.Level), ',')
+	c.text(e.Source, ',')
+	c.text(e.Message, ',')
+	c.field(md, true, ',') // a JSON object: never a formula
+	var ts [40]byte
+	c.field(e.CreatedAt.UTC().AppendFormat(ts[:0], logs.TimeFormat), false, '\r')
+	return c.w.WriteByte('\n')
 }
 
-func (c *csvEncoder) end() error {
-	c.w.Flush()
-	return c.w.Error()
+// text writes a neutralised text field and then sep.
+func (c *csvEncoder) text(s string, sep byte) {
+	if needsNeutralizing(s) {
+		s = "'" + s // rare: the allocation is fine
+	}
+	c.fieldString(s, sep)
 }
 
-// crlfWriter turns the LF that ends a record of encoding/csv's output into
-// CRLF. A field that holds CR, LF or a quote is quoted by encoding/csv, so an
-// LF outside quotes ends a record; quotes inside a quoted field are doubled,
-// which toggles the state twice.
-type crlfWriter struct {
-	w        *bufio.Writer
-	inQuotes bool
-}
-
-func (c *crlfWriter) Write(p []byte) (int, error) {
-	start := 0
-	for i, b := range p {
-		switch b {
-		case '"':
-			c.inQuotes = !c.inQuotes
-		case '\n':
-			if !c.inQuotes {
-				if _, err := c.w.Write(p[start:i]); err != nil {
-					return 0, err
-				}
-				if _, err := c.w.WriteString("\r\n"); err != nil {
-					return 0, err
-				}
-				start = i + 1
-			}
+func (c *csvEncoder) fieldString(s string, sep byte) {
+	if !csvNeedsQuotes(s) {
+		c.w.WriteString(s)
+		c.w.WriteByte(sep)
+		return
+	}
+	c.w.WriteByte('"')
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
 		}
+		c.w.WriteString(s[:i+1])
+		c.w.WriteByte('"')
+		s = s[i+1:]
 	}
-	if _, err := c.w.Write(p[start:]); err != nil {
-		return 0, err
+	c.w.WriteString(s)
+	c.w.WriteByte('"')
+	c.w.WriteByte(sep)
+}
+
+func (c *csvEncoder) field(b []byte, quote bool, sep byte) {
+	if quote || csvNeedsQuotes(string(b)) {
+		c.fieldString(string(b), sep)
+		return
 	}
-	return len(p), nil
+	c.w.Write(b)
+	c.w.WriteByte(sep)
+}
+
+func (c *csvEncoder) end() error { return nil }
+
+// csvNeedsQuotes is encoding/csv's rule with the comma as delimiter.
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` || s[0] == ' ' || s[0] == '\t' {
+		return true
+	}
+	if strings.ContainsAny(s, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r)
+}
+
+func needsNeutralizing(s string) bool {
+	if s == "" {
+		return false
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
 }
 
 // Neutralize returns a CSV cell that a spreadsheet will not run as a
 // formula: a value that begins with = + - @, a tab or a carriage return gets
 // a leading single quote. Other values are returned as they are.
 func Neutralize(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
+	if needsNeutralizing(s) {
 		return "'" + s
 	}
 	return s

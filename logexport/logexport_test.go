@@ -96,6 +96,11 @@ var tricky = []string{
 	"\rstarts with a carriage return",
 	"comma, \"quotes\" and\nnewline",
 	"ünïcödé ✓ and a trailing space ",
+	" a leading space",
+	"\u00a0a leading no-break space",
+	`\.`,
+	"windows\r\nline end",
+	`"quoted from the start"`,
 	"plain message",
 }
 
