@@ -12,6 +12,9 @@
 //	GET  /api/v1/logs/export/{exportId}  log:read; the job; downloadUrl once ready
 //	GET  /api/v1/logs/export/download    no auth: the signed query is the credential
 //
+// Each GET route but the stream also answers HEAD (the same status and
+// headers, no body), as HTTP requires.
+//
 // Every request but /healthz is authenticated by an [Authenticator] (package
 // loghttp/jwtauth verifies JWTs) and is scoped to the tenant named by the
 // X-Tenant-ID header, which must be the [Principal]'s tenant. The checks run
@@ -26,6 +29,13 @@
 // and carries an X-Request-ID header: the client's own when it is
 // sane (1 to 128 of A-Z a-z 0-9 . _ : + = / -), else a new one.
 //
+// JSON bodies (ingest, export, stream tickets) must be what they look
+// like: a member given twice, bytes that are not UTF-8, and fields the
+// request does not have are refused with 400 naming the field, rather than
+// read in some way of the decoder's choosing. A body must arrive within
+// [Options.BodyTimeout] (else 400), and a JSON answer must be taken by the
+// client within [Options.WriteTimeout] (else the connection is closed).
+//
 // # Ingest
 //
 // POST /api/v1/logs takes a body of one JSON entry, {"logs":[...]}, or
@@ -33,7 +43,9 @@
 // or detected when the body holds more than one JSON value). At most
 // [Options.MaxIngestEntries] entries and [Options.MaxIngestBytes] bytes are
 // taken per request; beyond that the answer is 413. Fields other than the
-// entry's are refused, naming them. The tenant is always the authenticated
+// entry's are refused, naming them, and so is metadata holding a number
+// beyond the range of a 64-bit float (most clients could not read it
+// back). The tenant is always the authenticated
 // one: an entry whose tenantId names another is refused with 403. Errors
 // about an entry name it as logs[i].field, where i counts entries from 0 in
 // the request (0 for a single entry). The batch is stored atomically; the
@@ -46,7 +58,8 @@
 // startDate, endDate). It resumes after the event id of the Last-Event-ID
 // header or, when there is none, of the lastEventId parameter; an id that is
 // malformed or not of the tenant is 400 before the stream starts. Browsers,
-// whose EventSource cannot send headers, first POST the filter as JSON to
+// whose EventSource cannot send headers, first POST the filter as JSON
+// (only level, source, search, startDate, endDate; an empty body for none) to
 // /api/v1/logs/stream/tickets and open the streamUrl of the answer: a
 // ticket valid 60 s for one stream of that tenant and filter, with no
 // Authorization or X-Tenant-ID header (the answer's lastEventId is the

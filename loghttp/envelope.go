@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // envelope is the body of every response: {"success":true,"data":...} or
@@ -29,6 +30,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b = []byte(`{"success":false,"error":{"code":"internal","message":"internal error"}}`)
 	}
 	b = append(b, '\n')
+	if rec, ok := w.(*recorder); ok && rec.writeTimeout > 0 {
+		// A client that does not read must not hold the handler and b.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(rec.writeTimeout))
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(b)))

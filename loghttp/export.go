@@ -1,13 +1,9 @@
 package loghttp
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
-	"sort"
 	"strconv"
 	"time"
 
@@ -23,9 +19,7 @@ const maxExportBody = 64 << 10
 
 // exportFields are the fields of an export request: format and the filters
 // of the list.
-var exportFields = map[string]bool{
-	"format": true, "level": true, "source": true, "search": true, "startDate": true, "endDate": true,
-}
+var exportFields = []string{"format", "level", "source", "search", "startDate", "endDate"}
 
 // exportResponse is the data of the export endpoints, as the API document
 // shows it; error is an extension, present when status is "failed".
@@ -70,16 +64,9 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) e
 			return fieldErr(logs.ErrInvalid, "Content-Type", "must be application/json")
 		}
 	}
-	if r.ContentLength > maxExportBody {
-		return Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", maxExportBody)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(innermost(w), r.Body, maxExportBody))
+	body, err := s.readBody(w, r, maxExportBody)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", maxExportBody)
-		}
-		return Errorf(logs.ErrInvalid, "the body could not be read")
+		return err
 	}
 	format, f, err := parseExportRequest(body)
 	if err != nil {
@@ -97,33 +84,9 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) e
 // parseExportRequest reads {"format": ..., filters...}: a JSON object of
 // strings, no other fields.
 func parseExportRequest(body []byte) (logexport.Format, logquery.Filter, error) {
-	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&obj); err != nil || obj == nil {
-		return "", logquery.Filter{}, Errorf(logs.ErrInvalid, `the body must be a JSON object such as {"format":"csv","level":"error"}`)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return "", logquery.Filter{}, Errorf(logs.ErrInvalid, "the body must hold one JSON object and nothing after it")
-	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	vals := map[string]string{}
-	for _, k := range keys {
-		if !exportFields[k] {
-			return "", logquery.Filter{}, fieldErr(logs.ErrInvalid, clip(k, 64),
-				"is not a field of an export request (format, level, source, search, startDate, endDate)")
-		}
-		if string(obj[k]) == "null" {
-			continue
-		}
-		var v string
-		if err := json.Unmarshal(obj[k], &v); err != nil {
-			return "", logquery.Filter{}, fieldErr(logs.ErrInvalid, k, "must be a string")
-		}
-		vals[k] = v
+	vals, err := parseStringObject(body, exportFields, false, `{"format":"csv","level":"error"}`)
+	if err != nil {
+		return "", logquery.Filter{}, err
 	}
 	format, err := logexport.ParseFormat(vals["format"])
 	if err != nil {
@@ -185,6 +148,9 @@ func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request, _ *call)
 	// answers; a download gets as long as its link is valid.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
 	if _, err := io.Copy(w, f.Body); err != nil {
 		s.log.Info("loghttp: download interrupted", "requestId", RequestID(r.Context()), "err", err)
 	}

@@ -127,11 +127,11 @@ func (s *Server) decodeEntries(body io.Reader, ndjson bool, tenant string) ([]lo
 	dec := json.NewDecoder(bufio.NewReaderSize(body, 64<<10))
 	dec.UseNumber()
 	var entries []logs.Entry
-	add := func(obj map[string]json.RawMessage) error {
+	add := func(raw json.RawMessage, obj map[string]json.RawMessage) error {
 		if len(entries) >= s.opts.MaxIngestEntries {
 			return s.tooMany()
 		}
-		e, err := decodeEntry(obj, len(entries), tenant)
+		e, err := decodeEntry(raw, obj, len(entries), tenant)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (s *Server) decodeEntries(body io.Reader, ndjson bool, tenant string) ([]lo
 		return nil
 	}
 	for {
-		obj, err := s.nextObject(dec, len(entries))
+		raw, obj, err := s.nextObject(dec, len(entries))
 		if err == io.EOF {
 			break
 		}
@@ -147,7 +147,7 @@ func (s *Server) decodeEntries(body io.Reader, ndjson bool, tenant string) ([]lo
 			return nil, err
 		}
 		if _, batch := obj["logs"]; batch && !ndjson && len(entries) == 0 {
-			if err := s.decodeBatch(obj, add); err != nil {
+			if err := s.decodeBatch(raw, obj, add); err != nil {
 				return nil, err
 			}
 			if _, err := dec.Token(); err != io.EOF {
@@ -158,7 +158,7 @@ func (s *Server) decodeEntries(body io.Reader, ndjson bool, tenant string) ([]lo
 			}
 			break
 		}
-		if err := add(obj); err != nil {
+		if err := add(raw, obj); err != nil {
 			return nil, err
 		}
 	}
@@ -180,15 +180,16 @@ func (s *Server) isTooLarge(err error) bool {
 
 // nextObject reads the next top-level JSON value, which must be an object;
 // i is its index for error messages. It returns io.EOF at the end.
-func (s *Server) nextObject(dec *json.Decoder, i int) (map[string]json.RawMessage, error) {
+func (s *Server) nextObject(dec *json.Decoder, i int) (json.RawMessage, map[string]json.RawMessage, error) {
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
 		if err == io.EOF {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, s.jsonError(err, fmt.Sprintf("logs[%d]", i))
+		return nil, nil, s.jsonError(err, fmt.Sprintf("logs[%d]", i))
 	}
-	return object(raw, fmt.Sprintf("logs[%d]", i))
+	obj, err := object(raw, fmt.Sprintf("logs[%d]", i))
+	return raw, obj, err
 }
 
 // object decodes raw as a JSON object, shallowly.
@@ -219,11 +220,16 @@ func (s *Server) jsonError(err error, field string) error {
 
 // decodeBatch reads the entries of {"logs":[...]} one by one, so that a
 // batch of too many entries stops at the limit.
-func (s *Server) decodeBatch(obj map[string]json.RawMessage, add func(map[string]json.RawMessage) error) error {
+func (s *Server) decodeBatch(raw json.RawMessage, obj map[string]json.RawMessage, add func(json.RawMessage, map[string]json.RawMessage) error) error {
 	for _, k := range sortedKeys(obj) {
 		if k != "logs" {
 			return fieldErr(logs.ErrInvalid, clip(k, 64), `is not a field of the request; send {"logs":[...]}`)
 		}
+	}
+	// Only "logs" is left: refuse it twice (the entries are checked one by one).
+	count := 0
+	if err := members(raw, func(string, []byte) error { count++; return nil }); err != nil || count != 1 {
+		return fieldErr(logs.ErrInvalid, "logs", "is given more than once")
 	}
 	dec := json.NewDecoder(bytes.NewReader(obj["logs"]))
 	dec.UseNumber()
@@ -240,7 +246,7 @@ func (s *Server) decodeBatch(obj map[string]json.RawMessage, add func(map[string
 		if err != nil {
 			return err
 		}
-		if err := add(e); err != nil {
+		if err := add(raw, e); err != nil {
 			return err
 		}
 		n++
@@ -254,12 +260,16 @@ func (s *Server) decodeBatch(obj map[string]json.RawMessage, add func(map[string
 // entryFields are the JSON fields of a log entry.
 var entryFields = []string{"id", "tenantId", "level", "source", "message", "metadata", "createdAt"}
 
-// decodeEntry converts the fields of the i-th entry of a request. It checks
-// JSON types, unknown fields and the tenant; logstore.Prepare (inside the
-// store's Append) validates the values.
-func decodeEntry(obj map[string]json.RawMessage, i int, tenant string) (logs.Entry, error) {
+// decodeEntry converts the fields of the i-th entry of a request, raw as
+// JSON and obj as its members. It checks JSON types, fields given twice or
+// unknown, UTF-8, metadata numbers and the tenant; logstore.Prepare
+// (inside the store's Append) validates the values.
+func decodeEntry(raw json.RawMessage, obj map[string]json.RawMessage, i int, tenant string) (logs.Entry, error) {
 	var e logs.Entry
 	prefix := fmt.Sprintf("logs[%d].", i)
+	if err := checkObject(raw, prefix); err != nil {
+		return e, err
+	}
 	for _, k := range sortedKeys(obj) {
 		if !slices.Contains(entryFields, k) {
 			return e, fieldErr(logs.ErrInvalid, prefix+clip(k, 64), "is not a field of a log entry (fields: %s)", strings.Join(entryFields, ", "))
@@ -301,6 +311,9 @@ func decodeEntry(obj map[string]json.RawMessage, i int, tenant string) (logs.Ent
 		dec.UseNumber()
 		if len(raw) == 0 || raw[0] != '{' || dec.Decode(&e.Metadata) != nil {
 			return e, fieldErr(logs.ErrInvalid, prefix+"metadata", "must be a JSON object")
+		}
+		if !finiteNumbers(e.Metadata) {
+			return e, fieldErr(logs.ErrInvalid, prefix+"metadata", "holds a number beyond the range of a 64-bit float")
 		}
 	}
 	return e, nil

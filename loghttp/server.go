@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -25,6 +27,7 @@ const (
 	DefaultMaxIngestEntries = 10_000
 	DefaultMaxIngestBytes   = 10 << 20
 	DefaultBodyTimeout      = time.Minute
+	DefaultWriteTimeout     = time.Minute
 )
 
 // Options configure a Server. The zero value (or nil) means the defaults.
@@ -48,6 +51,12 @@ type Options struct {
 	// BodyTimeout bounds the time to read a request body
 	// (default DefaultBodyTimeout).
 	BodyTimeout time.Duration
+
+	// WriteTimeout bounds the time to write a JSON answer, so that a
+	// client that does not read cannot hold a handler and its answer in
+	// memory (default DefaultWriteTimeout). Streams and downloads have
+	// their own limits.
+	WriteTimeout time.Duration
 
 	// Export serves the export endpoints (POST /api/v1/logs/export, GET
 	// /api/v1/logs/export/{exportId}) and the downloads of the files it
@@ -79,12 +88,14 @@ type pathRoute struct {
 // public marks a route that needs no authentication.
 const publicRoute = "-"
 
-// route is one line of the route table.
+// route is one line of the route table. A GET route also answers HEAD
+// (HTTP requires it), unless getOnly.
 type route struct {
-	method string
-	path   string
-	perm   string // a permission, or publicRoute
-	h      handlerFunc
+	method  string
+	path    string
+	perm    string // a permission, or publicRoute
+	h       handlerFunc
+	getOnly bool
 }
 
 // call is what the Server knows about an authorised request.
@@ -101,17 +112,18 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 // its handlers, and a field in Options when it needs a collaborator.
 func (s *Server) routes() []route {
 	return []route{
-		{http.MethodGet, "/healthz", publicRoute, s.health},
-		{http.MethodGet, "/api/v1/logs", PermRead, s.listLogs},
-		{http.MethodPost, "/api/v1/logs", PermWrite, s.ingestLogs},
-		// The stream authenticates itself: bearer token (log:read) or ticket.
-		{http.MethodGet, "/api/v1/logs/stream", publicRoute, s.streamLogs},
-		{http.MethodPost, "/api/v1/logs/stream/tickets", PermRead, s.createStreamTicket},
-		{http.MethodPost, "/api/v1/logs/export", PermRead, s.createExport},
+		{method: http.MethodGet, path: "/healthz", perm: publicRoute, h: s.health},
+		{method: http.MethodGet, path: "/api/v1/logs", perm: PermRead, h: s.listLogs},
+		{method: http.MethodPost, path: "/api/v1/logs", perm: PermWrite, h: s.ingestLogs},
+		// The stream authenticates itself: bearer token (log:read) or
+		// ticket. HEAD would open a stream that sends nothing.
+		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true},
+		{method: http.MethodPost, path: "/api/v1/logs/stream/tickets", perm: PermRead, h: s.createStreamTicket},
+		{method: http.MethodPost, path: "/api/v1/logs/export", perm: PermRead, h: s.createExport},
 		// The signed query is the credential of a download; it comes before
 		// {exportId}, which would match "download".
-		{http.MethodGet, logexport.DownloadPath, publicRoute, s.downloadExport},
-		{http.MethodGet, "/api/v1/logs/export/{exportId}", PermRead, s.getExport},
+		{method: http.MethodGet, path: logexport.DownloadPath, perm: publicRoute, h: s.downloadExport},
+		{method: http.MethodGet, path: "/api/v1/logs/export/{exportId}", perm: PermRead, h: s.getExport},
 	}
 }
 
@@ -130,6 +142,9 @@ func New(store logstore.Store, opts *Options) *Server {
 	if s.opts.BodyTimeout <= 0 {
 		s.opts.BodyTimeout = DefaultBodyTimeout
 	}
+	if s.opts.WriteTimeout <= 0 {
+		s.opts.WriteTimeout = DefaultWriteTimeout
+	}
 	s.auth = s.opts.Authenticator
 	if s.auth == nil {
 		s.auth = refuseAll
@@ -145,8 +160,14 @@ func New(store logstore.Store, opts *Options) *Server {
 		if rt.perm == "" {
 			panic(fmt.Sprintf("loghttp: route %s %s has no permission", rt.method, rt.path))
 		}
-		s.router.Methods(rt.method).Path(rt.path).Handler(s.wrap(rt))
-		s.paths = append(s.paths, pathRoute{rt.method, mux.NewRouter().SkipClean(true).NewRoute().Path(rt.path)})
+		methods := []string{rt.method}
+		if rt.method == http.MethodGet && !rt.getOnly {
+			methods = append(methods, http.MethodHead)
+		}
+		for _, m := range methods {
+			s.router.Methods(m).Path(rt.path).Handler(s.wrap(rt))
+			s.paths = append(s.paths, pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().Path(rt.path)})
+		}
 	}
 	// mux answers 404 instead of 405 when a later route has the method but
 	// not the path, so both cases are decided here from the route table.
@@ -216,7 +237,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		h.Set("X-Request-ID", id)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-store")
-		rec := &recorder{ResponseWriter: w}
+		rec := &recorder{ResponseWriter: w, writeTimeout: s.opts.WriteTimeout}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -261,8 +282,9 @@ func saneRequestID(id string) bool {
 // recorder remembers the status of a response and whether it started.
 type recorder struct {
 	http.ResponseWriter
-	status int
-	tenant string
+	status       int
+	tenant       string
+	writeTimeout time.Duration // Options.WriteTimeout, for writeJSON
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -309,4 +331,28 @@ func clip(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// readBody reads the body of a small JSON request: at most max bytes
+// (413 beyond), within BodyTimeout (400 after).
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	tooLarge := Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", max)
+	if r.ContentLength > max {
+		return nil, tooLarge
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	body, err := io.ReadAll(http.MaxBytesReader(innermost(w), r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return nil, tooLarge
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, Errorf(logs.ErrInvalid, "the body did not arrive within %s", s.opts.BodyTimeout)
+		}
+		return nil, &Error{Kind: logs.ErrInvalid, Message: "the body could not be read", Err: err}
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return body, nil
 }

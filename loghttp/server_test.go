@@ -148,11 +148,11 @@ func TestServerErrors(t *testing.T) {
 		for _, m := range []string{http.MethodDelete, http.MethodPut, http.MethodPatch} {
 			r := e.do(t, req{method: m, path: "/api/v1/logs", token: write, tenant: "acme"})
 			r.requireError(t, 405, "method_not_allowed", "")
-			assert.Equal(t, "GET, POST", r.Header.Get("Allow"))
+			assert.Equal(t, "GET, HEAD, POST", r.Header.Get("Allow"))
 		}
 		r := e.do(t, req{method: http.MethodPost, path: "/healthz"})
 		r.requireError(t, 405, "method_not_allowed", "")
-		assert.Equal(t, "GET", r.Header.Get("Allow"))
+		assert.Equal(t, "GET, HEAD", r.Header.Get("Allow"))
 	})
 	t.Run("request id", func(t *testing.T) {
 		uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

@@ -2,7 +2,6 @@ package loghttp
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -169,20 +168,18 @@ func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *c
 	if b == nil {
 		return Errorf(logs.ErrNotFound, "the live stream is not enabled on this server")
 	}
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTicketBody))
+	body, err := s.readBody(w, r, maxTicketBody)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", maxTicketBody)
-		}
-		return Errorf(logs.ErrInvalid, "the body could not be read")
+		return err
 	}
-	var f logquery.Filter
-	if strings.TrimSpace(string(body)) != "" {
-		if f, err = logquery.ParseJSON(body); err != nil {
-			return err
-		}
+	vals, err := parseStringObject(body, streamFilterParams, true, `{"level":"error","source":"auth"}`)
+	if err != nil {
+		return err
+	}
+	f, err := logquery.Raw{Level: vals["level"], Source: vals["source"], Search: vals["search"],
+		StartDate: vals["startDate"], EndDate: vals["endDate"]}.Filter()
+	if err != nil {
+		return err
 	}
 	head, err := b.HeadID(r.Context(), c.Tenant)
 	if err != nil {

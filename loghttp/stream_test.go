@@ -334,7 +334,7 @@ func (e *streamEnv) ticketAt(tb testing.TB, tenant, body string) (ticket, stream
 func TestStreamTickets(t *testing.T) {
 	backends(t, func(t *testing.T, st *bunstore.Store) {
 		e := newStreamEnv(t, st, logstream.Options{})
-		tk, streamURL := e.ticket(t, "a", `{"level":"error","format":"ignored"}`)
+		tk, streamURL := e.ticket(t, "a", `{"level":"error","source":null}`)
 		assert.Equal(t, "/api/v1/logs/stream?ticket="+url.QueryEscape(tk), streamURL)
 
 		// A browser: no Authorization, no X-Tenant-ID.

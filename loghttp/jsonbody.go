@@ -1,0 +1,218 @@
+package loghttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/ithbat/logs"
+)
+
+// The checks of this file refuse JSON that encoding/json would read in a
+// way of its own choosing instead of refusing it: an object with a key
+// twice (it keeps the last), bytes that are not UTF-8 (it reads U+FFFD),
+// and numbers beyond float64 (stored as given, they make the answers
+// undecodable for most clients).
+
+// members calls f with the key (as encoding/json reads it) and the value of each member
+// of the JSON object raw, in order. raw must be valid JSON (as
+// json.Unmarshal or a json.Decoder accepted it).
+func members(raw []byte, f func(key string, val []byte) error) error {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return errors.New("not an object")
+	}
+	i++
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return errors.New("truncated object")
+		}
+		switch raw[i] {
+		case '}':
+			return nil
+		case ',':
+			i = skipSpace(raw, i+1)
+		}
+		end := skipString(raw, i)
+		key := string(raw[i+1 : end-1])
+		if bytes.IndexByte(raw[i:end], '\\') >= 0 || !utf8.Valid(raw[i:end]) {
+			if err := json.Unmarshal(raw[i:end], &key); err != nil {
+				return err
+			}
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return errors.New("no colon after a key")
+		}
+		i = skipSpace(raw, i+1)
+		end = skipValue(raw, i)
+		if err := f(key, raw[i:end]); err != nil {
+			return err
+		}
+		i = end
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at b[i] ('"').
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			i = skipString(b, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return i
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		case ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
+}
+
+// checkObject refuses a key given twice in the JSON object raw and bytes
+// that are not UTF-8, naming the member as prefix+key (or prefix without
+// its trailing dot when the fault is in a key). raw must be valid JSON.
+func checkObject(raw []byte, prefix string) error {
+	valid := utf8.Valid(raw)
+	seen := make(map[string]bool, 8)
+	whole := prefix
+	if n := len(whole); n > 0 && whole[n-1] == '.' {
+		whole = whole[:n-1]
+	}
+	err := members(raw, func(key string, val []byte) error {
+		if seen[key] {
+			return fieldErr(logs.ErrInvalid, prefix+clip(key, 64), "is given more than once")
+		}
+		seen[key] = true
+		if !valid && !utf8.Valid(val) {
+			return fieldErr(logs.ErrInvalid, prefix+clip(key, 64), "is not valid UTF-8")
+		}
+		return nil
+	})
+	if err == nil && !valid {
+		// Every value is valid: a key is not.
+		err = fieldErr(logs.ErrInvalid, whole, "has a field name that is not valid UTF-8")
+	}
+	return err
+}
+
+// finiteNumbers reports whether every json.Number in v parses as a float64.
+func finiteNumbers(v any) bool {
+	switch x := v.(type) {
+	case json.Number:
+		_, err := strconv.ParseFloat(string(x), 64)
+		return err == nil
+	case map[string]any:
+		for _, e := range x {
+			if !finiteNumbers(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !finiteNumbers(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// parseStringObject reads body as one JSON object whose members are
+// strings or null and named in fields, and returns the strings. An empty
+// body is an empty object when emptyOK. example shows a valid body in
+// error messages.
+func parseStringObject(body []byte, fields []string, emptyOK bool, example string) (map[string]string, error) {
+	vals := map[string]string{}
+	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
+		return vals, nil
+	}
+	notObject := Errorf(logs.ErrInvalid, "the body must be a JSON object such as %s", example)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil || len(raw) == 0 || raw[0] != '{' {
+		return nil, notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, Errorf(logs.ErrInvalid, "the body must hold one JSON object and nothing after it")
+	}
+	if err := checkObject(raw, ""); err != nil {
+		return nil, err
+	}
+	err := members(raw, func(key string, val []byte) error {
+		known := false
+		for _, f := range fields {
+			known = known || f == key
+		}
+		if !known {
+			return fieldErr(logs.ErrInvalid, clip(key, 64), "is not a field of this request (fields: %s)", joinFields(fields))
+		}
+		if string(val) == "null" {
+			return nil
+		}
+		var s string
+		if err := json.Unmarshal(val, &s); err != nil {
+			return fieldErr(logs.ErrInvalid, key, "must be a string")
+		}
+		vals[key] = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return vals, nil
+}
+
+func joinFields(fields []string) string {
+	var b bytes.Buffer
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}
