@@ -178,6 +178,26 @@ type claims struct {
 	Scope       json.RawMessage `json:"scope"`
 }
 
+// UnmarshalJSON refuses exp, nbf and iat given as strings: RFC 7519 makes
+// them JSON numbers, and the jwt package would read "1767225600" as one.
+func (c *claims) UnmarshalJSON(b []byte) error {
+	var dates struct {
+		Exp json.RawMessage `json:"exp"`
+		Nbf json.RawMessage `json:"nbf"`
+		Iat json.RawMessage `json:"iat"`
+	}
+	if err := json.Unmarshal(b, &dates); err != nil {
+		return err
+	}
+	for _, d := range []json.RawMessage{dates.Exp, dates.Nbf, dates.Iat} {
+		if len(d) > 0 && d[0] == '"' {
+			return errors.New("jwtauth: a date claim is a string, not a number")
+		}
+	}
+	type plain claims
+	return json.Unmarshal(b, (*plain)(c))
+}
+
 // Verify checks token and returns its principal.
 func (v *Verifier) Verify(ctx context.Context, token string) (loghttp.Principal, error) {
 	if token == "" || len(token) > MaxTokenLen {

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -122,6 +123,9 @@ func TestHS256(t *testing.T) {
 		{"issued in the future", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Hour).Unix() }))}, "token issued in the future"},
 		{"no exp", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { delete(c, "exp") }))}, "token has no exp claim"},
 		{"exp not a number", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { c["exp"] = "tomorrow" }))}, "malformed token"},
+		{"exp a numeric string", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { c["exp"] = fmt.Sprint(time.Now().Add(time.Hour).Unix()) }))}, "malformed token"},
+		{"nbf a numeric string", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { c["nbf"] = "0" }))}, "malformed token"},
+		{"iat a numeric string", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { c["iat"] = "0" }))}, "malformed token"},
 		{"no tenant_id", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { delete(c, "tenant_id") }))}, "token has no tenant_id claim"},
 		{"tenant_id null", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { c["tenant_id"] = nil }))}, "token has no tenant_id claim"},
 		{"tenant_id a number", []string{"Bearer " + hs(t, claims(func(c jwt.MapClaims) { c["tenant_id"] = 42 }))}, "tenant_id claim must be a string"},
