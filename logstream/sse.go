@@ -374,10 +374,16 @@ func (b *Broadcaster) connSink(conn net.Conn, header http.Header, o SSEOptions) 
 	k.sw.buf = hb.Bytes()
 	k.flush = func() error {
 		timeout := o.WriteTimeout
-		if b.isClosed() {
+		closed := b.isClosed()
+		if closed {
 			timeout = min(timeout, shutdownWrite)
 		}
 		_ = conn.SetWriteDeadline(time.Now().Add(timeout))
+		if !closed && b.isClosed() {
+			// Close set its short deadline between the check and ours:
+			// set it again, or a stalled client holds Close for timeout.
+			_ = conn.SetWriteDeadline(time.Now().Add(min(timeout, shutdownWrite)))
+		}
 		err := k.sw.Flush()
 		if cap(k.sw.buf) > 64<<10 {
 			k.sw.buf = nil // an idle stream keeps no large buffer
