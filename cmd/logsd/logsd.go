@@ -485,11 +485,25 @@ func publicURL(a net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// redact hides the password of a database URL.
+// redact hides the secrets of a database or bucket URL: the password of
+// its user, and query parameters that name a password, secret, token or
+// key (pgx reads password and sslpassword from the query too).
 func redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "(unparsable URL)"
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			lk := strings.ToLower(k)
+			for _, w := range []string{"password", "secret", "token", "key"} {
+				if strings.Contains(lk, w) {
+					q[k] = []string{"xxxxx"}
+				}
+			}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

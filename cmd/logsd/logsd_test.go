@@ -457,6 +457,8 @@ func TestPublicURL(t *testing.T) {
 		assert.Equal(t, want, publicURL(a), addr)
 	}
 	assert.Equal(t, "postgres://u:xxxxx@h/db", redact("postgres://u:pw@h/db"))
+	assert.Equal(t, "postgres://u@h/db?password=xxxxx&sslmode=require&sslpassword=xxxxx",
+		redact("postgres://u@h/db?sslmode=require&password=pw&sslpassword=kpw"), "pgx takes passwords in the query too")
 	assert.Equal(t, "'/a b/c'", shellQuote("/a b/c"))
 	assert.Equal(t, "/a/b", shellQuote("/a/b"))
 }
