@@ -171,3 +171,40 @@ func TestHead(t *testing.T) {
 		assert.Equal(t, "GET, HEAD, POST", r.Header.Get("Allow"))
 	})
 }
+
+// The write deadline of one answer does not outlive it: a kept-alive
+// connection that idled past it still gets its next answers, the
+// "100 Continue" of an Expect request included.
+func TestWriteDeadlineEndsWithTheAnswer(t *testing.T) {
+	st := openStore(t, "sqlite")
+	e := newEnv(t, st, &envOptions{opts: loghttp.Options{WriteTimeout: 100 * time.Millisecond}})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	br := bufio.NewReader(conn)
+	_, err = fmt.Fprintf(conn, "GET /api/v1/logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nX-Tenant-ID: acme\r\n\r\n",
+		token(t, "acme", loghttp.PermRead))
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	require.Equal(t, 200, resp.StatusCode)
+
+	time.Sleep(300 * time.Millisecond) // past the first answer's deadline
+	body := `{"level":"info","source":"a","message":"after idle"}`
+	_, err = fmt.Fprintf(conn, "POST /api/v1/logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nX-Tenant-ID: acme\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", token(t, "acme", loghttp.PermWrite), len(body))
+	require.NoError(t, err)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err, "the server answers the Expect")
+	require.Equal(t, "HTTP/1.1 100 Continue\r\n", line)
+	_, err = br.ReadString('\n')
+	require.NoError(t, err)
+	_, err = io.WriteString(conn, body)
+	require.NoError(t, err)
+	resp, err = http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	assert.Equal(t, 201, resp.StatusCode)
+}

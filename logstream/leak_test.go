@@ -1,0 +1,56 @@
+package logstream_test
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ithbat/logs/logstream"
+)
+
+// ownGoroutines returns the stacks of the goroutines running code of
+// package logstream (the test's own excluded).
+func ownGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "ithbat/logs/logstream.") && !strings.Contains(g, "logstream_test.") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Close leaves no goroutine behind, whatever the clients of the streams on
+// taken-over connections do: read, go away, or never read at all.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	store := openStore(t, "sqlite")
+	b := newBroadcaster(t, store, logstream.Options{})
+	srv := sseServer(t, b, &logstream.SSEOptions{Heartbeat: 20 * time.Millisecond})
+	var reading []*client
+	for range 6 {
+		c := connect(t, srv.URL, "")
+		c.next(t)
+		reading = append(reading, c)
+	}
+	for _, c := range reading[:3] {
+		require.NoError(t, c.resp.Body.Close()) // gone
+	}
+	for range 3 { // a request, then never a read
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = conn.Close() })
+		_, err = fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { all, _ := b.Streams("a"); return all >= 6 }, 10*time.Second, 10*time.Millisecond)
+	appendEntries(t, store, "a", numbered("x", 3)...)
+	require.NoError(t, b.Close())
+	require.Empty(t, ownGoroutines(), "Close returned with goroutines of the Broadcaster running")
+}
