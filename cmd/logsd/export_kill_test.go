@@ -132,6 +132,13 @@ func TestExportSurvivesKilledProcess(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // let the worker reach the row lock
 	require.NoError(t, firstCmd.Process.Kill())
 	_ = firstCmd.Wait()
+	// PostgreSQL notices a vanished client only when it next talks to it:
+	// the killed process's UPDATE, waiting on our lock, would go on and
+	// mark the job ready once we release it. End its sessions, as the
+	// database would for a dead host.
+	_, err = locked.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	require.NoError(t, err)
 	require.NoError(t, locked.Rollback(ctx))
 
 	second, _ := startProcess(t, bin, env...)
