@@ -355,8 +355,16 @@ func TestExportDownloadRefused(t *testing.T) {
 			data(t, http.StatusOK, &d)
 		return d.Status == "expired" && d.DownloadURL == nil
 	}, 20*time.Second, 50*time.Millisecond)
+	// The link of the poll expires with the file (its expiry is at most
+	// the file's, in whole seconds): whether it is refused as expired (403)
+	// or finds no file (404) depends on which comes first. A link signed
+	// for longer shows that the file is gone.
+	long, err := e.signer.URLFromKey(context.Background(), good.Query().Get("obj"), &driver.SignedURLOptions{Expiry: time.Hour, Method: http.MethodGet})
+	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		hr, _ := fetch(t, *ra.DownloadURL)
+		hr, _ := fetch(t, long.String())
 		return hr.StatusCode == http.StatusNotFound
 	}, 20*time.Second, 50*time.Millisecond)
+	hr, _ = fetch(t, *ra.DownloadURL)
+	assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, hr.StatusCode)
 }
