@@ -633,5 +633,10 @@ func (b *Broadcaster) join(s *Subscription) (live, again bool) {
 	s.buf = append(s.buf, add...)
 	s.bufBytes = size
 	s.live, s.floor = true, b.pos
+	if len(s.buf) > 0 {
+		// The reader may have looked at an empty Next already (when the
+		// store read found nothing): tell it these are here.
+		s.signal()
+	}
 	return true, false
 }

@@ -3,6 +3,7 @@ package logstream_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -71,4 +72,43 @@ func TestHandOverWhileTailerMoves(t *testing.T) {
 			nothingMore(t, sub, 50*1e6)
 		})
 	}
+}
+
+// A subscription that resumes at the live edge reads nothing from the
+// store when the tailer moves on during its read: it joins with the
+// tailer's recent entries in its buffer, and its reader, waiting for
+// Ready (as ServeSSE does), must be woken for them.
+func TestHandOverWakesTheReader(t *testing.T) {
+	store := openStore(t, "sqlite")
+	ps := &pausingStore{Store: store}
+	b := newBroadcaster(t, ps, logstream.Options{})
+	watcher := subscribe(t, b, "a", logquery.Filter{}, nil)
+	appendEntries(t, store, "a", numbered("old", 2)...)
+	edge := receive(t, watcher, 2)[1].Cursor
+
+	var moved []string
+	paused := false
+	ps.hook = func() {
+		if paused {
+			return
+		}
+		paused = true
+		moved = ids(appendEntries(t, store, "a", numbered("during", 3)...))
+		receive(t, watcher, 3)
+	}
+	sub := subscribe(t, b, "a", logquery.Filter{}, &edge)
+	<-sub.Ready() // Subscribe's own wake-up, as a reader that already looked
+	evs, err := sub.Next(context.Background())
+	require.NoError(t, err)
+	require.True(t, paused)
+	assert.Empty(t, evs, "the store read saw nothing after the edge")
+	assert.True(t, sub.IsLive(), "joined from the recent entries")
+	select {
+	case <-sub.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader is not woken for the entries the subscription joined with")
+	}
+	evs, err = sub.Next(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, moved, eventIDs(evs))
 }
