@@ -84,7 +84,17 @@ func TestHandOverWakesTheReader(t *testing.T) {
 	b := newBroadcaster(t, ps, logstream.Options{})
 	watcher := subscribe(t, b, "a", logquery.Filter{}, nil)
 	appendEntries(t, store, "a", numbered("old", 2)...)
-	edge := receive(t, watcher, 2)[1].Cursor
+	receive(t, watcher, 2)
+	// The edge is an entry the tailer handed out live, so that it is among
+	// the recent entries (an edge from before the tailer started is not).
+	require.Eventually(t, func() bool {
+		evs, err := watcher.Next(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, evs)
+		return watcher.IsLive()
+	}, 10*time.Second, time.Millisecond)
+	appendEntries(t, store, "a", numbered("edge", 1)...)
+	edge := receive(t, watcher, 1)[0].Cursor
 
 	var moved []string
 	paused := false
