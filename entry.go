@@ -3,11 +3,10 @@ package logs
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
-
-var utf8Valid = utf8.ValidString
 
 // Level is the severity of an entry: [LevelInfo], [LevelWarn] or [LevelError].
 type Level string
@@ -91,7 +90,7 @@ const (
 )
 
 // Validate checks what a writer supplies: a valid level, and a non-empty
-// source and message of valid UTF-8 within their limits. ID, TenantID,
+// source and message of valid UTF-8 without NUL within their limits. ID, TenantID,
 // CreatedAt and the metadata (see [EncodeMetadata]) are checked by the store,
 // which may assign them. The error is a *FieldError naming the JSON field.
 func (e *Entry) Validate() error {
@@ -109,11 +108,11 @@ func (e *Entry) Validate() error {
 	case len(e.Message) > MaxMessageLen:
 		return Invalid("message", "is longer than %d bytes", MaxMessageLen)
 	}
-	if !utf8Valid(e.Source) {
-		return Invalid("source", "is not valid UTF-8")
+	if err := ValidText("source", e.Source); err != nil {
+		return err
 	}
-	if !utf8Valid(e.Message) {
-		return Invalid("message", "is not valid UTF-8")
+	if err := ValidText("message", e.Message); err != nil {
+		return err
 	}
 	return nil
 }
@@ -152,6 +151,18 @@ func ValidateTenant(field, tenant string) error {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
 			return Invalid(field, "may hold only letters, digits and . _ : -")
 		}
+	}
+	return nil
+}
+
+// ValidText checks that s is valid UTF-8 without NUL characters (which no
+// database of the service can store in text), as a *FieldError for field.
+func ValidText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return Invalid(field, "is not valid UTF-8")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return Invalid(field, "must not contain NUL characters")
 	}
 	return nil
 }

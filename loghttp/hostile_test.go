@@ -45,6 +45,10 @@ func TestAmbiguousJSONBodies(t *testing.T) {
 			{"ingest: batch entry not UTF-8", "/api/v1/logs", loghttp.PermWrite, `{"logs":[{` + entry + `,"message":"m"},{` + entry + `,"message":"` + "\xfe" + `"}]}`, "logs[1].message"},
 			{"ingest: metadata number out of range", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"n":1e999}}`, "logs[0].metadata"},
 			{"ingest: nested metadata number out of range", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"a":[1,{"n":-2e400}]}}`, "logs[0].metadata"},
+			{"ingest: NUL in message", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m\u0000"}`, "logs[0].message"},
+			{"ingest: NUL in source", "/api/v1/logs", loghttp.PermWrite, `{"level":"info","source":"a\u0000","message":"m"}`, "logs[0].source"},
+			{"export: NUL in search", "/api/v1/logs/export", loghttp.PermRead, `{"format":"csv","search":"\u0000"}`, "search"},
+			{"ticket: NUL in source", "/api/v1/logs/stream/tickets", loghttp.PermRead, `{"source":"x\u0000"}`, "source"},
 			{"export: format twice", "/api/v1/logs/export", loghttp.PermRead, `{"format":"csv","format":"json"}`, "format"},
 			{"export: search not UTF-8", "/api/v1/logs/export", loghttp.PermRead, `{"format":"csv","search":"` + "\xff" + `"}`, "search"},
 			{"export: source not UTF-8", "/api/v1/logs/export", loghttp.PermRead, `{"format":"csv","source":"` + "\xe9t\xe9" + `"}`, "source"},
@@ -66,6 +70,10 @@ func TestAmbiguousJSONBodies(t *testing.T) {
 					body: strings.NewReader(tt.body), header: http.Header{"Content-Type": {"application/json"}}})
 				r.requireError(t, 400, "invalid_argument", tt.field)
 			})
+		}
+		for _, q := range []string{"search=a%00", "source=%00"} {
+			e.do(t, req{path: "/api/v1/logs?" + q, token: token(t, "dup", loghttp.PermRead), tenant: "dup"}).
+				requireError(t, 400, "invalid_argument", strings.Split(q, "=")[0])
 		}
 		assert.Zero(t, e.list(t, "dup", "").Total, "nothing was stored")
 		t.Run("still accepted", func(t *testing.T) {

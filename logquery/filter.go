@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ithbat/logs"
 )
@@ -104,8 +103,8 @@ func (f Filter) Validate() error {
 	if len(f.Source) > logs.MaxSourceLen {
 		return logs.Invalid("source", "is longer than %d bytes", logs.MaxSourceLen)
 	}
-	if !utf8.ValidString(f.Source) {
-		return logs.Invalid("source", "is not valid UTF-8")
+	if err := logs.ValidText("source", f.Source); err != nil {
+		return err
 	}
 	if err := validateSearch(f.Search); err != nil {
 		return err
@@ -126,8 +125,8 @@ func validateSearch(s string) error {
 	if len(s) > MaxSearchLen {
 		return logs.Invalid("search", "is longer than %d bytes", MaxSearchLen)
 	}
-	if !utf8.ValidString(s) {
-		return logs.Invalid("search", "is not valid UTF-8")
+	if err := logs.ValidText("search", s); err != nil {
+		return err
 	}
 	if n := len(Terms(s)); n > MaxSearchTerms {
 		return logs.Invalid("search", "has %d terms; at most %d are allowed", n, MaxSearchTerms)

@@ -64,6 +64,8 @@ func TestParseValuesErrorsNameTheField(t *testing.T) {
 		{"search=" + strings.Repeat("a", logquery.MaxSearchLen+1), "search"},
 		{"search=" + manyTerms(logquery.MaxSearchTerms+1), "search"},
 		{"search=%FF", "search"},
+		{"search=a%00b", "search"},
+		{"source=a%00", "source"},
 		{"source=" + strings.Repeat("s", logs.MaxSourceLen+1), "source"},
 	}
 	for _, c := range cases {

@@ -166,6 +166,8 @@ func testAppendValidates(t *testing.T, h Harness) {
 		{"other tenant", logs.Entry{TenantID: "t2", Level: logs.LevelInfo, Source: "a", Message: "m"}, "logs[1].tenantId"},
 		{"far future", logs.Entry{Level: logs.LevelInfo, Source: "a", Message: "m", CreatedAt: time.Now().Add(48 * time.Hour)}, "logs[1].createdAt"},
 		{"bad utf8", logs.Entry{Level: logs.LevelInfo, Source: "a", Message: "\xff"}, "logs[1].message"},
+		{"NUL in message", logs.Entry{Level: logs.LevelInfo, Source: "a", Message: "m\x00"}, "logs[1].message"},
+		{"NUL in source", logs.Entry{Level: logs.LevelInfo, Source: "a\x00", Message: "m"}, "logs[1].source"},
 		{"metadata not JSON", logs.Entry{Level: logs.LevelInfo, Source: "a", Message: "m", Metadata: map[string]any{"f": func() {}}}, "logs[1].metadata"},
 	}
 	for _, c := range cases {
@@ -240,6 +242,10 @@ func testFilters(t *testing.T, h Harness) {
 	_, err := h.Store.Query(ctx(t), "t1", logquery.Filter{Level: "debug"})
 	require.ErrorIs(t, err, logs.ErrInvalid)
 	assert.Equal(t, "level", logs.FieldOf(err))
+	_, err = h.Store.Query(ctx(t), "t1", logquery.Filter{Search: "a\x00"})
+	assert.Equal(t, "search", logs.FieldOf(err))
+	_, err = h.Store.Count(ctx(t), "t1", logquery.Filter{Source: "\x00"}, "")
+	assert.Equal(t, "source", logs.FieldOf(err))
 }
 
 func testBounds(t *testing.T, h Harness) {
@@ -586,7 +592,7 @@ func testPurge(t *testing.T, h Harness) {
 }
 
 func testMetadata(t *testing.T, h Harness) {
-	md := map[string]any{"userId": "u1", "n": 12345678901234567, "f": 1.5, "ok": true, "nested": map[string]any{"a": []any{"x", nil}}}
+	md := map[string]any{"nul": "a\x00b", "userId": "u1", "n": 12345678901234567, "f": 1.5, "ok": true, "nested": map[string]any{"a": []any{"x", nil}}}
 	out := appendAll(t, h.Store, "t1", logs.Entry{Level: logs.LevelInfo, Source: "s", Message: "m", Metadata: md},
 		logs.Entry{Level: logs.LevelInfo, Source: "s", Message: "no metadata"})
 	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
