@@ -1,6 +1,7 @@
 package loghttp
 
 import (
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -73,6 +74,10 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	job, err := x.Submit(r.Context(), c.Tenant, format, f)
+	if errors.Is(err, logs.ErrRateLimited) {
+		w.Header().Set("Retry-After", "10")
+		return Errorf(logs.ErrRateLimited, "the tenant has as many exports in progress as it may have at once; retry when one is done")
+	}
 	if err != nil {
 		return err
 	}
