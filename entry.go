@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -76,10 +77,16 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 	if md == nil {
 		md = map[string]any{}
 	}
-	return json.Marshal(entryJSON{
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a message reads "<" and "&", not "\u003c" and "\u0026"
+	if err := enc.Encode(entryJSON{
 		ID: e.ID, TenantID: e.TenantID, Level: e.Level, Source: e.Source,
 		Message: e.Message, Metadata: md, CreatedAt: FormatTime(e.CreatedAt),
-	})
+	}); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Limits on one entry, enforced by [Entry.Validate].

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,4 +45,17 @@ func TestValidateTenant(t *testing.T) {
 	for _, bad := range []string{"", "a b", "a/b", "é", string(make([]byte, 129))} {
 		assert.Equal(t, "X-Tenant-ID", logs.FieldOf(logs.ValidateTenant("X-Tenant-ID", bad)), bad)
 	}
+}
+
+// MarshalJSON itself does not escape HTML (json.Marshal around it still
+// does; the API's writers use an Encoder with SetEscapeHTML(false)).
+func TestEntryJSONNoHTMLEscaping(t *testing.T) {
+	b, err := logs.Entry{Message: "a < b && c > d", CreatedAt: time.Unix(0, 0)}.MarshalJSON()
+	assert.NoError(t, err)
+	assert.Contains(t, string(b), `"message":"a < b && c > d"`)
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	assert.NoError(t, enc.Encode([]logs.Entry{{Message: "<&>"}}))
+	assert.Contains(t, buf.String(), `"message":"<&>"`)
 }

@@ -1,6 +1,7 @@
 package loghttp
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -24,12 +25,18 @@ func writeData(w http.ResponseWriter, status int, data any) {
 // encode (the envelope of values this package builds always does); should
 // it fail, the client gets a bare 500 envelope.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	// No HTML escaping: a download URL reads "&", not "\u0026", as in the
+	// API document (the body is JSON, never HTML).
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	var b []byte
+	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
-		b = []byte(`{"success":false,"error":{"code":"internal","message":"internal error"}}`)
+		b = []byte(`{"success":false,"error":{"code":"internal","message":"internal error"}}` + "\n")
+	} else {
+		b = buf.Bytes()
 	}
-	b = append(b, '\n')
 	if rec, ok := w.(*recorder); ok && rec.writeTimeout > 0 {
 		// A client that does not read must not hold the handler and b.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(rec.writeTimeout))

@@ -3,7 +3,6 @@ package logstream
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -375,7 +374,7 @@ func (b *Broadcaster) isClosed() bool {
 
 // event returns the shared event of r, encoding it once.
 func (b *Broadcaster) event(r logstore.Record) (*Event, error) {
-	data, err := json.Marshal(r.Entry)
+	data, err := r.Entry.MarshalJSON() // as the list writes it (no HTML escaping)
 	if err != nil {
 		return nil, fmt.Errorf("logstream: encode entry %s: %w: %w", r.Entry.ID, logs.ErrInternal, err)
 	}
