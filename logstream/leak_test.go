@@ -60,5 +60,14 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	require.Eventually(t, func() bool { all, _ := b.Streams("a"); return all >= 6 }, 10*time.Second, 10*time.Millisecond)
 	appendEntries(t, store, "a", numbered("x", 3)...)
 	require.NoError(t, b.Close())
-	require.Empty(t, ownGoroutines(), "Close returned with goroutines of the Broadcaster running")
+	// A goroutine that signalled its end may still be returning (its
+	// deferred calls ran, the stack is unwinding): allow it that moment,
+	// not more. A goroutine still at work would stay.
+	var left []string
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if left = ownGoroutines(); len(left) == 0 {
+			break
+		}
+	}
+	require.Empty(t, left, "Close returned with goroutines of the Broadcaster running")
 }
