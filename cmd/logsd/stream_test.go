@@ -1,16 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -192,41 +186,11 @@ func TestStreamSecondProcess(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	db := testdb.Postgres(t)
-	bin := filepath.Join(t.TempDir(), "logsd")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, ".")...)
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
-
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--addr", "127.0.0.1:0")
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "LOGSD_DATABASE_URL="+db, "LOGSD_DATA_DIR=", "LOGSD_JWT_SECRET="+sharedSecret,
+	base, cmd := startProcess(t, buildLogsd(t), "LOGSD_DATABASE_URL="+db, "LOGSD_DATA_DIR=", "LOGSD_JWT_SECRET="+sharedSecret,
 		"LOGSD_JWKS_URL=", "LOGSD_STREAM_KEY=", "LOGSD_STREAM_POLL=1m")
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	re := regexp.MustCompile(`serving the Logs API" addr=(\S+)`)
-	var addr string
-	var seen strings.Builder
-	for sc.Scan() {
-		seen.WriteString(sc.Text() + "\n")
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			addr = m[1]
-			break
-		}
-	}
-	require.NotEmpty(t, addr, "stderr: %s", seen.String())
-	go func() { _, _ = io.Copy(io.Discard, stderr) }()
 	other := start(t, map[string]string{"LOGSD_DATA_DIR": t.TempDir(), "LOGSD_DATABASE_URL": db, "LOGSD_JWT_SECRET": sharedSecret})
 
-	s := openSSE(t, "http://"+addr+"/api/v1/logs/stream?level=info", bearer("acme", streamToken(t, "acme", "log:read")))
+	s := openSSE(t, base+"/api/v1/logs/stream?level=info", bearer("acme", streamToken(t, "acme", "log:read")))
 	ingestOne(t, other.URL, "acme", "from the other process")
 	assert.Equal(t, []string{"from the other process"}, s.messages(t, 1))
 
