@@ -226,7 +226,7 @@ func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry)
 		}
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		skip, err := s.existing(ctx, tx, tenant, out)
+		skip, err := s.existing(ctx, tx, tenant, entries, out)
 		if err != nil {
 			return err
 		}
@@ -285,15 +285,21 @@ func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry)
 
 // existing returns the writer-given ids of the batch that the tenant already
 // has. ON CONFLICT alone does not cover PostgreSQL, where the key includes
-// created_at (the partition key).
-func (s *Store) existing(ctx context.Context, tx bun.Tx, tenant string, es []logs.Entry) (map[string]bool, error) {
+// created_at (the partition key). Ids the store assigned (UUIDv7, new) are
+// not looked up. in is the batch as given, out as prepared.
+func (s *Store) existing(ctx context.Context, tx bun.Tx, tenant string, in, out []logs.Entry) (map[string]bool, error) {
 	skip := map[string]bool{}
 	if !s.pg {
 		return skip, nil
 	}
-	ids := make([]string, 0, len(es))
-	for _, e := range es {
-		ids = append(ids, e.ID)
+	var ids []string
+	for i := range in {
+		if in[i].ID != "" {
+			ids = append(ids, out[i].ID)
+		}
+	}
+	if len(ids) == 0 {
+		return skip, nil
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT id::text FROM log_entries WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(ids))
 	if err != nil {
