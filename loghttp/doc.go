@@ -63,7 +63,9 @@
 // /api/v1/logs/stream/tickets and open the streamUrl of the answer: a
 // ticket valid 60 s for one stream of that tenant and filter, with no
 // Authorization or X-Tenant-ID header (the answer's lastEventId is the
-// stream's position when the ticket was made). A bearer token in the URL
+// stream's position when the ticket was made). The ticket is spent only when
+// its stream starts: a request refused for its Last-Event-ID, its headers,
+// its parameters or the stream limits leaves it usable. A bearer token in the URL
 // (access_token) is refused. A stream ends with `event: end` and a JSON
 // reason at the server's limits, at shutdown, and when the token it was
 // opened with expires.

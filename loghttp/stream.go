@@ -40,12 +40,15 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 	var (
 		tenant string
 		f      logquery.Filter
-		until  time.Time // when the credential expires
+		until  time.Time                 // when the credential expires
+		ticket *logstream.VerifiedTicket // spent last, once nothing else can refuse the request
 	)
 	if tickets, ok := q["ticket"]; ok {
-		if tenant, f, until, err = s.redeemTicket(r, q, b, tickets); err != nil {
+		v, err := verifyTicket(r, q, b, tickets)
+		if err != nil {
 			return err
 		}
+		tenant, f, until, ticket = v.Tenant, v.Filter, v.Until, &v
 	} else {
 		p, t, err := s.authorize(w, r, PermRead)
 		if err != nil {
@@ -80,6 +83,15 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 	if err != nil {
 		return err
 	}
+	if ticket != nil {
+		// After Subscribe, which holds the stream's place within the
+		// limits: a refusal there leaves the ticket usable, and of two
+		// requests with one ticket only the one that spends it streams.
+		if err := b.SpendTicket(r.Context(), *ticket); err != nil {
+			_ = sub.Close()
+			return ticketError(err)
+		}
+	}
 	if !until.IsZero() {
 		sub.EndAt(until, logstream.EndCredentialExpired)
 	}
@@ -93,33 +105,39 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 	return nil
 }
 
-// redeemTicket authenticates a stream request by its ticket: the ticket
-// fixes the tenant and the filter.
-func (s *Server) redeemTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets []string) (string, logquery.Filter, time.Time, error) {
-	var zero logquery.Filter
+// verifyTicket authenticates a stream request by its ticket, which fixes
+// the tenant and the filter. It does not spend the ticket.
+func verifyTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets []string) (logstream.VerifiedTicket, error) {
+	var zero logstream.VerifiedTicket
 	if len(tickets) != 1 || tickets[0] == "" {
-		return "", zero, time.Time{}, fieldErr(logs.ErrInvalid, "ticket", "must be given once")
+		return zero, fieldErr(logs.ErrInvalid, "ticket", "must be given once")
 	}
 	if r.Header.Get("Authorization") != "" {
-		return "", zero, time.Time{}, fieldErr(logs.ErrInvalid, "ticket", "give either a ticket or an Authorization header, not both")
+		return zero, fieldErr(logs.ErrInvalid, "ticket", "give either a ticket or an Authorization header, not both")
 	}
 	for _, name := range streamFilterParams {
 		if _, ok := q[name]; ok {
-			return "", zero, time.Time{}, fieldErr(logs.ErrInvalid, name, "is fixed by the ticket; ask for a ticket with this filter")
+			return zero, fieldErr(logs.ErrInvalid, name, "is fixed by the ticket; ask for a ticket with this filter")
 		}
 	}
-	g, err := b.RedeemTicket(r.Context(), tickets[0])
+	v, err := b.VerifyTicket(tickets[0])
 	if err != nil {
-		if logs.Code(err) == logs.CodeUnauthenticated {
-			return "", zero, time.Time{}, &Error{Kind: logs.ErrUnauthenticated, Field: "ticket",
-				Message: "the stream ticket is invalid, expired or used; ask for a new one with POST /api/v1/logs/stream/tickets", Err: err}
-		}
-		return "", zero, time.Time{}, err
+		return zero, ticketError(err)
 	}
-	if vals := r.Header.Values(TenantHeader); len(vals) > 0 && (len(vals) > 1 || vals[0] != g.Tenant) {
-		return "", zero, time.Time{}, fieldErr(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
+	if vals := r.Header.Values(TenantHeader); len(vals) > 0 && (len(vals) > 1 || vals[0] != v.Tenant) {
+		return zero, fieldErr(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
 	}
-	return g.Tenant, g.Filter, g.Until, nil
+	return v, nil
+}
+
+// ticketError is the answer to a ticket refused by VerifyTicket or
+// SpendTicket.
+func ticketError(err error) error {
+	if logs.Code(err) == logs.CodeUnauthenticated {
+		return &Error{Kind: logs.ErrUnauthenticated, Field: "ticket",
+			Message: "the stream ticket is invalid, expired or used; ask for a new one with POST /api/v1/logs/stream/tickets", Err: err}
+	}
+	return err
 }
 
 // resumeCursor reads the event id to resume after: the Last-Event-ID header

@@ -405,6 +405,79 @@ func TestStreamTickets(t *testing.T) {
 	})
 }
 
+// TestStreamTicketSpentLast: a request refused for any reason leaves its
+// ticket usable; the ticket is spent only when the stream starts, once.
+func TestStreamTicketSpentLast(t *testing.T) {
+	backends(t, func(t *testing.T, st *bunstore.Store) {
+		e := newStreamEnv(t, st, logstream.Options{MaxStreamsPerTenant: 1})
+		_, u := e.ticket(t, "a", `{"level":"error"}`)
+		bID := e.B.Sealer().Seal("b", logstore.Cursor{Seq: 1})
+
+		for _, tc := range []struct {
+			name   string
+			query  string
+			header http.Header
+			status int
+			code   string
+			field  string
+		}{
+			{"bad Last-Event-ID", "", http.Header{"Last-Event-Id": {"42"}}, 400, "invalid_argument", "Last-Event-ID"},
+			{"another tenant's lastEventId", "&lastEventId=" + bID, nil, 400, "invalid_argument", "lastEventId"},
+			{"two lastEventId", "&lastEventId=x&lastEventId=y", nil, 400, "invalid_argument", "lastEventId"},
+			{"filter next to the ticket", "&source=auth", nil, 400, "invalid_argument", "source"},
+			{"another tenant", "", http.Header{"X-Tenant-ID": {"b"}}, 403, "permission_denied", "X-Tenant-ID"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e.do(t, req{path: u + tc.query, header: tc.header}).requireError(t, tc.status, tc.code, tc.field)
+			})
+		}
+
+		// The tenant's one stream is taken: the ticket's stream is refused
+		// by the limit, and the ticket stays usable.
+		held := e.openAs(t, "a", "", nil)
+		require.Equal(t, http.StatusOK, held.resp.StatusCode)
+		held.next(t)
+		refused := open(t, e.URL, u, nil)
+		require.Equal(t, http.StatusOK, refused.resp.StatusCode)
+		assert.Equal(t, string(logstream.EndTenantStreamLimit), refused.end(t))
+		held.close()
+		require.Eventually(t, func() bool { _, n := e.B.Streams("a"); return n == 0 }, 10*time.Second, 10*time.Millisecond)
+
+		// Now it works, once.
+		s := open(t, e.URL, u, http.Header{"X-Tenant-ID": {"a"}})
+		require.Equal(t, http.StatusOK, s.resp.StatusCode)
+		in := e.ingest(t, "a", `{"logs":[{"level":"info","source":"a","message":"x"},{"level":"error","source":"a","message":"y"}]}`)
+		assert.Equal(t, in.IDs[1:], entryIDs(s.entries(t, 1)))
+		s.close() // (while it is open, the limit refuses a second use first)
+		require.Eventually(t, func() bool { _, n := e.B.Streams("a"); return n == 0 }, 10*time.Second, 10*time.Millisecond)
+		e.do(t, req{path: u}).requireError(t, 401, "unauthenticated", "ticket")
+
+		// Concurrent uses of one ticket open one stream.
+		e2 := newStreamEnv(t, st, logstream.Options{})
+		_, u2 := e2.ticket(t, "a", "")
+		const n = 8
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				s := open(t, e2.URL, u2, nil)
+				statuses <- s.resp.StatusCode
+				if s.resp.StatusCode == http.StatusOK {
+					s.next(t) // the stream started
+				}
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		var got []int
+		for c := range statuses {
+			got = append(got, c)
+		}
+		slices.Sort(got)
+		assert.Equal(t, append([]int{http.StatusOK}, slices.Repeat([]int{http.StatusUnauthorized}, n-1)...), got)
+	})
+}
+
 func TestStreamEndAndHeartbeat(t *testing.T) {
 	st := openStore(t, "sqlite")
 	t.Run("heartbeat on an idle stream", func(t *testing.T) {

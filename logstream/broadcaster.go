@@ -226,11 +226,36 @@ func (b *Broadcaster) IssueTicket(ctx context.Context, g Grant) (Ticket, error) 
 	return b.tickets.issue(g)
 }
 
-// RedeemTicket spends a ticket and returns what it grants. Any ticket that
-// is malformed, altered, expired or spent before is one error wrapping
-// logs.ErrUnauthenticated; a ledger failure is logs.ErrUnavailable.
+// RedeemTicket verifies and spends a ticket, and returns what it grants:
+// [Broadcaster.VerifyTicket] then [Broadcaster.SpendTicket].
 func (b *Broadcaster) RedeemTicket(ctx context.Context, ticket string) (Grant, error) {
-	return b.tickets.redeem(ctx, ticket)
+	v, err := b.tickets.verify(ticket)
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := b.tickets.spend(ctx, v); err != nil {
+		return Grant{}, err
+	}
+	return v.Grant, nil
+}
+
+// VerifyTicket checks a ticket's seal, expiry and filter without spending
+// it, so that a request can be refused for another reason and leave the
+// ticket usable. Any ticket that is malformed, altered or expired is one
+// error wrapping logs.ErrUnauthenticated.
+func (b *Broadcaster) VerifyTicket(ticket string) (VerifiedTicket, error) {
+	return b.tickets.verify(ticket)
+}
+
+// SpendTicket spends a ticket that VerifyTicket accepted; of concurrent
+// calls for one ticket, and of calls on replicas sharing a [Ledger], one
+// succeeds. A ticket spent before, or expired since, is the error of
+// VerifyTicket (logs.ErrUnauthenticated); a ledger failure is
+// logs.ErrUnavailable. A caller that starts a stream on the ticket
+// subscribes first (the stream limits may refuse it) and spends last,
+// closing the subscription when the spend fails.
+func (b *Broadcaster) SpendTicket(ctx context.Context, v VerifiedTicket) error {
+	return b.tickets.spend(ctx, v)
 }
 
 // Subscribe starts a subscription of tenant to the entries that match f.

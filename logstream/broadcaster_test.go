@@ -515,6 +515,31 @@ func TestTickets(t *testing.T) {
 		_, err = b1.RedeemTicket(ctx, tk.Value)
 		assert.NoError(t, err, "the unaltered ticket is still good")
 
+		// Verify does not spend; Spend spends once, across replicas; a
+		// ticket that expired after Verify is refused by Spend.
+		tk, err = b1.IssueTicket(ctx, logstream.Grant{Tenant: "a", Filter: f})
+		require.NoError(t, err)
+		for range 2 {
+			v, err := b2.VerifyTicket(tk.Value)
+			require.NoError(t, err)
+			assert.Equal(t, "a", v.Tenant)
+			assert.Equal(t, f.Raw(), v.Filter.Raw())
+		}
+		v1, err := b1.VerifyTicket(tk.Value)
+		require.NoError(t, err)
+		v2, err := b2.VerifyTicket(tk.Value)
+		require.NoError(t, err)
+		require.NoError(t, b2.SpendTicket(ctx, v2))
+		assert.ErrorIs(t, b1.SpendTicket(ctx, v1), logs.ErrUnauthenticated, "spent on the other replica")
+		assert.ErrorIs(t, b1.SpendTicket(ctx, logstream.VerifiedTicket{}), logs.ErrUnauthenticated, "never verified")
+		brief := newBroadcaster(t, store, logstream.Options{TicketTTL: 200 * time.Millisecond})
+		soon, err := brief.IssueTicket(ctx, logstream.Grant{Tenant: "a"})
+		require.NoError(t, err)
+		vs, err := brief.VerifyTicket(soon.Value)
+		require.NoError(t, err)
+		time.Sleep(250 * time.Millisecond)
+		assert.ErrorIs(t, brief.SpendTicket(ctx, vs), logs.ErrUnauthenticated, "expired after Verify")
+
 		_, err = b1.IssueTicket(ctx, logstream.Grant{Tenant: "bad tenant!"})
 		assert.True(t, errors.Is(err, logs.ErrInvalid))
 	})

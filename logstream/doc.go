@@ -56,7 +56,10 @@
 // tenant and the filter, valid for Options.TicketTTL (60 s), spent on first
 // use through a [Ledger]. [SQLLedger] keeps spent tickets in the shared
 // database, so a ticket is single-use across replicas; the default
-// [MemoryLedger] only within one process.
+// [MemoryLedger] only within one process. [Broadcaster.VerifyTicket] checks
+// a ticket without spending it and [Broadcaster.SpendTicket] spends it, so
+// that a server refuses a request for any other reason (its resume cursor,
+// the stream limits) before the ticket is spent.
 //
 // # Serving
 //

@@ -109,43 +109,67 @@ func (t *tickets) issue(g Grant) (Ticket, error) {
 // client is not told which check failed.
 var errBadTicket = fmt.Errorf("logstream: the stream ticket is invalid, expired or used: %w", logs.ErrUnauthenticated)
 
-func (t *tickets) redeem(ctx context.Context, value string) (Grant, error) {
+// VerifiedTicket is a ticket whose seal, expiry and filter were checked
+// by [Broadcaster.VerifyTicket], and that is not spent yet:
+// [Broadcaster.SpendTicket] spends it. Its Grant is what it grants.
+type VerifiedTicket struct {
+	Grant
+	id      string    // the nonce, base64url: the ledger's key
+	expires time.Time // when the ticket expires
+}
+
+// verify checks a ticket without spending it.
+func (t *tickets) verify(value string) (VerifiedTicket, error) {
 	if len(value) > maxTicketLen {
-		return Grant{}, errBadTicket
+		return VerifiedTicket{}, errBadTicket
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(value)
 	ns := t.aead.NonceSize()
 	if err != nil || len(raw) < ns+t.aead.Overhead() {
-		return Grant{}, errBadTicket
+		return VerifiedTicket{}, errBadTicket
 	}
 	plain, err := t.aead.Open(nil, raw[:ns], raw[ns:], ticketAD)
 	if err != nil {
-		return Grant{}, errBadTicket
+		return VerifiedTicket{}, errBadTicket
 	}
 	var body ticketBody
 	if err := json.Unmarshal(plain, &body); err != nil {
-		return Grant{}, errBadTicket
+		return VerifiedTicket{}, errBadTicket
 	}
-	exp := time.UnixMilli(body.Expires)
-	now := t.now()
-	if !now.Before(exp) || body.Until != 0 && !now.Before(time.UnixMilli(body.Until)) {
-		return Grant{}, errBadTicket
-	}
-	f, err := body.Filter.Filter()
-	if err != nil {
-		return Grant{}, errBadTicket
-	}
-	if err := t.ledger.Spend(ctx, base64.RawURLEncoding.EncodeToString(raw[:ns]), exp); err != nil {
-		if errors.Is(err, ErrTicketUsed) {
-			return Grant{}, errBadTicket
-		}
-		return Grant{}, err
-	}
-	g := Grant{Tenant: body.Tenant, Filter: f}
+	v := VerifiedTicket{id: base64.RawURLEncoding.EncodeToString(raw[:ns]), expires: time.UnixMilli(body.Expires)}
 	if body.Until != 0 {
-		g.Until = time.UnixMilli(body.Until).UTC()
+		v.Until = time.UnixMilli(body.Until).UTC()
 	}
-	return g, nil
+	if !t.valid(v) {
+		return VerifiedTicket{}, errBadTicket
+	}
+	if v.Filter, err = body.Filter.Filter(); err != nil {
+		return VerifiedTicket{}, errBadTicket
+	}
+	v.Tenant = body.Tenant
+	return v, nil
+}
+
+// valid reports whether v is not expired, nor the credential it was
+// issued on.
+func (t *tickets) valid(v VerifiedTicket) bool {
+	now := t.now()
+	return v.id != "" && now.Before(v.expires) && (v.Until.IsZero() || now.Before(v.Until))
+}
+
+// spend records v as spent in the ledger; it refuses v when it was spent
+// before or expired since it was verified.
+func (t *tickets) spend(ctx context.Context, v VerifiedTicket) error {
+	if !t.valid(v) {
+		return errBadTicket
+	}
+	if err := t.ledger.Spend(ctx, v.id, v.expires); err != nil {
+		if errors.Is(err, ErrTicketUsed) {
+			return errBadTicket
+		}
+		return err
+	}
+	return nil
 }
 
 // MemoryLedger is a [Ledger] in the memory of one process. With several
