@@ -20,7 +20,7 @@ const maxExportBody = 64 << 10
 
 // exportFields are the fields of an export request: format and the filters
 // of the list.
-var exportFields = []string{"format", "level", "source", "search", "startDate", "endDate"}
+var exportFields = append([]string{"format"}, streamFilterParams...)
 
 // exportResponse is the data of the export endpoints, as the API document
 // shows it; error is an extension, present when status is "failed".
@@ -97,12 +97,18 @@ func parseExportRequest(body []byte) (logexport.Format, logquery.Filter, error) 
 	if err != nil {
 		return "", logquery.Filter{}, err
 	}
-	f, err := logquery.Raw{Level: vals["level"], Source: vals["source"], Search: vals["search"],
-		StartDate: vals["startDate"], EndDate: vals["endDate"]}.Filter()
+	f, err := bodyFilter(vals)
 	if err != nil {
 		return "", logquery.Filter{}, err
 	}
 	return format, f, nil
+}
+
+// bodyFilter is the filter of the members of a JSON body (export, stream
+// ticket) named in streamFilterParams.
+func bodyFilter(vals map[string]string) (logquery.Filter, error) {
+	return logquery.Raw{Level: vals["level"], Source: vals["source"], Search: vals["search"],
+		StartDate: vals["startDate"], EndDate: vals["endDate"]}.Filter()
 }
 
 // getExport serves GET /api/v1/logs/export/{exportId}.

@@ -194,8 +194,7 @@ func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	f, err := logquery.Raw{Level: vals["level"], Source: vals["source"], Search: vals["search"],
-		StartDate: vals["startDate"], EndDate: vals["endDate"]}.Filter()
+	f, err := bodyFilter(vals)
 	if err != nil {
 		return err
 	}
