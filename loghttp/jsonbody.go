@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/ithbat/logs"
@@ -183,12 +185,8 @@ func parseStringObject(body []byte, fields []string, emptyOK bool, example strin
 		return nil, err
 	}
 	err := members(raw, func(key string, val []byte) error {
-		known := false
-		for _, f := range fields {
-			known = known || f == key
-		}
-		if !known {
-			return fieldErr(logs.ErrInvalid, clip(key, 64), "is not a field of this request (fields: %s)", joinFields(fields))
+		if !slices.Contains(fields, key) {
+			return fieldErr(logs.ErrInvalid, clip(key, 64), "is not a field of this request (fields: %s)", strings.Join(fields, ", "))
 		}
 		if string(val) == "null" {
 			return nil
@@ -204,15 +202,4 @@ func parseStringObject(body []byte, fields []string, emptyOK bool, example strin
 		return nil, err
 	}
 	return vals, nil
-}
-
-func joinFields(fields []string) string {
-	var b bytes.Buffer
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f)
-	}
-	return b.String()
 }
