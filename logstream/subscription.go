@@ -268,9 +268,7 @@ func (s *Subscription) catchUp(ctx context.Context, cov logstore.Cursor) ([]*Eve
 	s.mu.Unlock()
 	again := !complete
 	if complete {
-		var live bool
-		live, again = b.join(s)
-		_ = live
+		_, again = b.join(s)
 	}
 	if again {
 		s.signal()
