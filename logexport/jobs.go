@@ -266,7 +266,7 @@ func (e *Exporter) failAbandoned(ctx context.Context, now time.Time) ([]jobRow, 
 		WHERE status = ? AND lease_until < ? AND (attempts >= ? OR deadline_at <= ?)
 		RETURNING `+columns,
 		string(StatusFailed), us,
-		us, fmt.Sprintf("the export did not finish within %s of its submission", e.opts.Deadline),
+		us, e.deadlineReason(),
 		fmt.Sprintf("the export was interrupted %d times (its worker stopped); giving up", e.opts.MaxAttempts),
 		string(StatusProcessing), us, e.opts.MaxAttempts, us).Scan(ctx, &rows)
 	if err != nil {

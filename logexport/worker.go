@@ -216,8 +216,7 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 		log.Info("logexport: job given back at shutdown", "released", ok)
 		return true, err
 	case errors.Is(cause, errDeadline):
-		_, err := e.finishFailed(bctx, r.ID, owner,
-			fmt.Sprintf("the export did not finish within %s of its submission", e.opts.Deadline), now)
+		_, err := e.finishFailed(bctx, r.ID, owner, e.deadlineReason(), now)
 		e.deleteFile(bctx, r.BlobKey)
 		log.Warn("logexport: job failed: deadline", "records", n)
 		return true, err
@@ -267,6 +266,11 @@ func (e *Exporter) renewLoop(ctx context.Context, id, owner string, stop <-chan 
 			}
 		}
 	}
+}
+
+// deadlineReason is the failure reason of a job past Options.Deadline.
+func (e *Exporter) deadlineReason() string {
+	return fmt.Sprintf("the export did not finish within %s of its submission", e.opts.Deadline)
 }
 
 // failureReason says what went wrong in words fit for the client.
@@ -384,6 +388,15 @@ func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-ch
 	errc := make(chan error, 1)
 	go func() {
 		defer close(chunks)
+		send := func(chunk []logstore.RawEntry) bool {
+			select {
+			case chunks <- chunk:
+				return true
+			case <-ctx.Done():
+				errc <- ctx.Err()
+				return false
+			}
+		}
 		chunk := make([]logstore.RawEntry, 0, chunkSize)
 		for entry, err := range scanRaw(ctx, e.store, r.TenantID, f, r.snapshot()) {
 			if err != nil {
@@ -392,22 +405,14 @@ func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-ch
 			}
 			chunk = append(chunk, entry)
 			if len(chunk) == chunkSize {
-				select {
-				case chunks <- chunk:
-				case <-ctx.Done():
-					errc <- ctx.Err()
+				if !send(chunk) {
 					return
 				}
 				chunk = make([]logstore.RawEntry, 0, chunkSize)
 			}
 		}
-		if len(chunk) > 0 {
-			select {
-			case chunks <- chunk:
-			case <-ctx.Done():
-				errc <- ctx.Err()
-				return
-			}
+		if len(chunk) > 0 && !send(chunk) {
+			return
 		}
 		errc <- nil
 	}()
