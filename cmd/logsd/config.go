@@ -156,6 +156,10 @@ func (c *Config) embeddedDB() bool {
 	return c.DatabaseURL == "sqlite://"+filepath.Join(c.DataDir, "logs.db")
 }
 
+// hs256 reports whether logsd has an HS256 secret (configured, or the one
+// in the data folder): always, unless only a JWKS is configured.
+func (c *Config) hs256() bool { return c.JWTSecret != "" || c.JWKSURL == "" }
+
 // writeSettings prints the settings table for usage.
 func (c *Config) writeSettings(w io.Writer) {
 	for _, s := range c.settings() {

@@ -59,7 +59,7 @@ func (m *Main) exportSecret() ([]byte, error) {
 			return nil, fmt.Errorf("LOGSD_EXPORT_SECRET (--export-secret) has %d bytes; at least 16 are required", len(c.ExportSecret))
 		}
 		return []byte(c.ExportSecret), nil
-	case c.JWTSecret != "" || c.JWKSURL == "":
+	case c.hs256():
 		s, err := m.secret()
 		if err != nil {
 			return nil, fmt.Errorf("export URL secret: %w", err)

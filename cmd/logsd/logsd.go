@@ -327,7 +327,7 @@ Stop with Ctrl-C.
 func (m *Main) authenticator() (*jwtauth.Verifier, error) {
 	c := &m.Config
 	opts := &jwtauth.Options{JWKSURL: c.JWKSURL, Issuer: c.JWTIssuer, Audience: c.JWTAudience, Logger: m.logger()}
-	if c.JWTSecret != "" || c.JWKSURL == "" {
+	if c.hs256() {
 		secret, err := m.secret()
 		if err != nil {
 			return nil, err
@@ -431,7 +431,7 @@ func readSecret(path string) ([]byte, error) {
 // mintToken prints a token signed with the secret the server uses.
 func (m *Main) mintToken() error {
 	c := &m.Config
-	if c.JWKSURL != "" && c.JWTSecret == "" {
+	if !c.hs256() {
 		return errors.New("token: logsd verifies tokens with LOGSD_JWKS_URL, so tokens come from that identity provider; " +
 			"set LOGSD_JWT_SECRET as well to mint HS256 tokens here")
 	}

@@ -54,7 +54,7 @@ func (m *Main) streamKey() ([]byte, error) {
 			return nil, fmt.Errorf("LOGSD_STREAM_KEY (--stream-key) has %d bytes; at least %d are required", len(c.StreamKey), logstream.MinKeyLen)
 		}
 		return []byte(c.StreamKey), nil
-	case c.JWTSecret != "" || c.JWKSURL == "":
+	case c.hs256():
 		s, err := m.secret()
 		if err != nil {
 			return nil, fmt.Errorf("stream key: %w", err)
