@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -106,35 +107,11 @@ func BenchmarkScanPaths(b *testing.B) {
 	conn, err := pgx.Connect(ctx, dbURL)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	{
+	for _, batch := range []int{2000, 10000} {
 		start := time.Now()
 		last, lastID := time.Now().Add(time.Hour), "ffffffff-ffff-ffff-ffff-ffffffffffff"
 		c := 0
-		for {
-			rows, err := conn.Query(ctx, batchSQL, tenantA, last, lastID, pgsnap)
-			require.NoError(t, err)
-			k := 0
-			for rows.Next() {
-				var id, ten, lv, src, msg string
-				var md []byte
-				var ca time.Time
-				require.NoError(t, rows.Scan(&id, &ten, &ca, &lv, &src, &msg, &md))
-				last, lastID = ca, id
-				k++
-			}
-			require.NoError(t, rows.Err())
-			c += k
-			if k < 2000 {
-				break
-			}
-		}
-		rate("pgx native batches of 2000, metadata as bytes", start, c)
-	}
-	for _, batch := range []int{10000} {
-		start := time.Now()
-		last, lastID := time.Now().Add(time.Hour), "ffffffff-ffff-ffff-ffff-ffffffffffff"
-		c := 0
-		q := strings.Replace(batchSQL, "LIMIT 2000", "LIMIT 10000", 1)
+		q := strings.Replace(batchSQL, "LIMIT 2000", fmt.Sprintf("LIMIT %d", batch), 1)
 		for {
 			rows, err := conn.Query(ctx, q, tenantA, last, lastID, pgsnap)
 			require.NoError(t, err)
@@ -153,7 +130,7 @@ func BenchmarkScanPaths(b *testing.B) {
 				break
 			}
 		}
-		rate("pgx native batches of 10000, metadata as bytes", start, c)
+		rate(fmt.Sprintf("pgx native batches of %d, metadata as bytes", batch), start, c)
 	}
 	{
 		start := time.Now()
