@@ -16,6 +16,7 @@ const (
 	CodeUnauthenticated  ErrorCode = "unauthenticated"
 	CodePermissionDenied ErrorCode = "permission_denied"
 	CodeNotFound         ErrorCode = "not_found"
+	CodeConflict         ErrorCode = "conflict"
 	CodeTooLarge         ErrorCode = "payload_too_large"
 	CodeRateLimited      ErrorCode = "rate_limited"
 	CodeUnavailable      ErrorCode = "unavailable"
@@ -28,6 +29,7 @@ var (
 	ErrUnauthenticated  = &codeError{CodeUnauthenticated}
 	ErrPermissionDenied = &codeError{CodePermissionDenied}
 	ErrNotFound         = &codeError{CodeNotFound}
+	ErrConflict         = &codeError{CodeConflict}
 	ErrTooLarge         = &codeError{CodeTooLarge}
 	ErrRateLimited      = &codeError{CodeRateLimited}
 	ErrUnavailable      = &codeError{CodeUnavailable}

@@ -120,9 +120,8 @@ func BenchmarkExport(b *testing.B) {
 			defer bucket.Close()
 			signer, err := logexport.NewFileSigner("http://127.0.0.1:1", testSecret)
 			require.NoError(b, err)
-			e, err := logexport.New(st, st.DB(), bucket, &logexport.Options{Logger: quietLogger(), Signer: signer})
+			e, err := logexport.New(st, st, bucket, &logexport.Options{Logger: quietLogger(), Signer: signer})
 			require.NoError(b, err)
-			require.NoError(b, e.Migrate(ctx))
 			var peak atomic.Uint64
 			logexport.SetRowHook(e, func(n int64) {
 				if n%20000 == 0 {

@@ -2,8 +2,6 @@ package logexport
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +13,7 @@ import (
 	"gocloud.dev/blob/fileblob"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/internal/secrets"
 )
 
 // DownloadPath is the path at which the daemon serves the files of buckets
@@ -66,9 +65,7 @@ func NewFileSigner(publicURL string, secret []byte) (*fileblob.URLSignerHMAC, er
 	}
 	u = u.JoinPath(DownloadPath)
 	u.RawQuery, u.Fragment = "", ""
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte("logsd export download URL v1"))
-	return fileblob.NewURLSignerHMAC(u, mac.Sum(nil)), nil
+	return fileblob.NewURLSignerHMAC(u, secrets.Derive(secret, "logexport download URL", 32)), nil
 }
 
 // File is a download being served.

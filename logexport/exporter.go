@@ -2,7 +2,6 @@ package logexport
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/blob/fileblob"
@@ -178,8 +175,7 @@ func (o *Options) withDefaults() Options {
 // Exporter submits, runs and reports export jobs. Create it with New.
 type Exporter struct {
 	store  logstore.Store
-	db     *bun.DB
-	pg     bool
+	jobs   logstore.ExportJobs
 	bucket *blob.Bucket
 	opts   Options
 	log    *slog.Logger
@@ -198,24 +194,16 @@ type Exporter struct {
 }
 
 // New returns an Exporter that reads entries from store, keeps its jobs in
-// db (the store's own database: bunstore's DB()) and writes files into
-// bucket. It does not start workers (Start) and does not create its table
-// (Migrate). Close does not close store, db or bucket.
-func New(store logstore.Store, db *bun.DB, bucket *blob.Bucket, opts *Options) (*Exporter, error) {
-	if store == nil || db == nil || bucket == nil {
-		return nil, fmt.Errorf("logexport: New needs a store, a database and a bucket: %w", logs.ErrInternal)
+// jobs (the store's own database: a bunstore.Store is both) and writes
+// files into bucket. It does not start workers (Start). Close does not
+// close store, jobs or bucket.
+func New(store logstore.Store, jobs logstore.ExportJobs, bucket *blob.Bucket, opts *Options) (*Exporter, error) {
+	if store == nil || jobs == nil || bucket == nil {
+		return nil, fmt.Errorf("logexport: New needs a store, a job table and a bucket: %w", logs.ErrInternal)
 	}
 	o := opts.withDefaults()
-	var pg bool
-	switch db.Dialect().Name() {
-	case dialect.PG:
-		pg = true
-	case dialect.SQLite:
-	default:
-		return nil, fmt.Errorf("logexport: unsupported database dialect %s: %w", db.Dialect().Name(), logs.ErrInternal)
-	}
 	return &Exporter{
-		store: store, db: db, pg: pg, bucket: bucket, opts: o, log: o.Logger,
+		store: store, jobs: jobs, bucket: bucket, opts: o, log: o.Logger,
 		wake: make(chan struct{}, 1),
 		now:  time.Now,
 	}, nil
@@ -237,9 +225,9 @@ func (e *Exporter) Submit(ctx context.Context, tenant string, format Format, f l
 		return Job{}, err
 	}
 	f.Page, f.Limit = 0, 0
-	pending, err := e.countPending(ctx, tenant)
+	pending, err := e.jobs.CountExportJobs(ctx, tenant, logstore.JobProcessing)
 	if err != nil {
-		return Job{}, err
+		return Job{}, fmt.Errorf("logexport: count jobs: %w", err)
 	}
 	if pending >= e.opts.MaxPending {
 		return Job{}, fmt.Errorf("logexport: tenant has %d exports in progress, at most %d are allowed: %w",
@@ -253,25 +241,21 @@ func (e *Exporter) Submit(ctx context.Context, tenant string, format Format, f l
 	if err != nil {
 		return Job{}, fmt.Errorf("logexport: count: %w", err)
 	}
-	filter, err := json.Marshal(f.Raw())
-	if err != nil {
-		return Job{}, fmt.Errorf("logexport: filter: %w: %w", logs.ErrInternal, err)
-	}
 	now := e.now().UTC().Truncate(time.Microsecond)
 	id := "exp-" + uuid.NewString()
-	row := &jobRow{
-		ID: id, TenantID: tenant, Format: string(format), Filter: string(filter), Snapshot: string(snap),
-		Status:           string(StatusProcessing),
+	row := logstore.ExportJob{
+		ID: id, TenantID: tenant, Format: string(format), Filter: f, Snapshot: snap,
+		Status:           logstore.JobProcessing,
 		EstimatedRecords: n,
 		BlobKey:          blobKey(tenant, id, format),
-		CreatedAt:        now.UnixMicro(),
-		DeadlineAt:       now.Add(e.opts.Deadline).UnixMicro(),
+		CreatedAt:        now,
+		DeadlineAt:       now.Add(e.opts.Deadline),
 	}
-	if err := e.insert(ctx, row); err != nil {
-		return Job{}, err
+	if err := e.jobs.InsertExportJob(ctx, row); err != nil {
+		return Job{}, fmt.Errorf("logexport: insert job: %w", err)
 	}
 	e.signal()
-	return row.job()
+	return view(&row), nil
 }
 
 // blobKey is where the file of job id lives.
@@ -298,17 +282,14 @@ func (e *Exporter) Get(ctx context.Context, tenant, id string) (Job, error) {
 	if !validID(id) || logs.ValidateTenant("tenantId", tenant) != nil {
 		return Job{}, notFound
 	}
-	row, err := e.load(ctx, tenant, id)
-	if err != nil {
-		return Job{}, err
-	}
-	if row == nil {
+	row, err := e.jobs.ExportJob(ctx, tenant, id)
+	if logs.Code(err) == logs.CodeNotFound {
 		return Job{}, notFound
 	}
-	j, err := row.job()
 	if err != nil {
-		return Job{}, err
+		return Job{}, fmt.Errorf("logexport: load job: %w", err)
 	}
+	j := view(&row)
 	if j.Status != StatusReady {
 		return j, nil
 	}

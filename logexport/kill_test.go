@@ -45,7 +45,7 @@ func runChild() int {
 		fmt.Println("ERROR", err)
 		return 1
 	}
-	e, err := logexport.New(st, st.DB(), b, &logexport.Options{Logger: quietLogger(), Lease: time.Second, Poll: 50 * time.Millisecond})
+	e, err := logexport.New(st, st, b, &logexport.Options{Logger: quietLogger(), Lease: time.Second, Poll: 50 * time.Millisecond})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		return 1

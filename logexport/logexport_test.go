@@ -74,10 +74,8 @@ func newEnv(tb testing.TB, backend, dbURL string, opts *logexport.Options, start
 		}
 	}
 	o.Signer = signer
-	e, err := logexport.New(st, st.DB(), b, &o)
+	e, err := logexport.New(st, st, b, &o)
 	require.NoError(tb, err)
-	require.NoError(tb, e.Migrate(ctx))
-	require.NoError(tb, e.Migrate(ctx), "Migrate is idempotent")
 	if start {
 		require.NoError(tb, e.Start())
 	}
@@ -546,7 +544,7 @@ func TestCloseGivesJobBack(t *testing.T) {
 
 	// Another process (here: another Exporter) takes it up at once,
 	// although the first one's lease was an hour.
-	exp2, err := logexport.New(ev.store, ev.store.DB(), ev.bucket, &logexport.Options{Logger: quietLogger(), Signer: ev.signer})
+	exp2, err := logexport.New(ev.store, ev.store, ev.bucket, &logexport.Options{Logger: quietLogger(), Signer: ev.signer})
 	require.NoError(t, err)
 	ran, err := logexport.RunOnce(ctx, exp2)
 	require.NoError(t, err)

@@ -126,7 +126,7 @@ func (e *Exporter) sweep(ctx context.Context) error {
 		e.deleteFile(ctx, r.BlobKey)
 	}
 	for {
-		due, err := e.dueFiles(ctx, now, 100)
+		due, err := e.jobs.DueExportFiles(ctx, now, 100)
 		if err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func (e *Exporter) sweep(ctx context.Context) error {
 			if err := e.deleteFile(ctx, r.BlobKey); err != nil {
 				return err
 			}
-			if err := e.markExpired(ctx, r.ID); err != nil {
+			if err := e.jobs.ExpireExportJob(ctx, r.ID); err != nil {
 				return err
 			}
 		}
@@ -142,7 +142,7 @@ func (e *Exporter) sweep(ctx context.Context) error {
 			break
 		}
 	}
-	if n, err := e.deleteOld(ctx, now.Add(-e.opts.JobRetention)); err != nil {
+	if n, err := e.jobs.DeleteExportJobs(ctx, now.Add(-e.opts.JobRetention)); err != nil {
 		return err
 	} else if n > 0 {
 		e.log.Info("logexport: forgot old jobs", "count", n)
@@ -162,7 +162,8 @@ func (e *Exporter) deleteFile(ctx context.Context, key string) error {
 // was a job; the error is about the job table, not the job.
 func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 	owner := uuid.NewString()
-	r, err := e.claim(ctx, owner, e.now())
+	now := e.now()
+	r, err := e.jobs.ClaimExportJob(ctx, owner, now, now.Add(e.opts.Lease), e.opts.MaxAttempts)
 	if err != nil || r == nil {
 		return false, err
 	}
@@ -172,7 +173,7 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 
 	leaseCtx, loseLease := context.WithCancelCause(ctx)
 	defer loseLease(nil)
-	workCtx, cancelWork := context.WithDeadlineCause(leaseCtx, micro(r.DeadlineAt), errDeadline)
+	workCtx, cancelWork := context.WithDeadlineCause(leaseCtx, r.DeadlineAt, errDeadline)
 	defer cancelWork()
 
 	var wg sync.WaitGroup
@@ -186,10 +187,10 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 	// Bookkeeping must happen even when ctx ends (shutdown).
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	now := e.now()
+	now = e.now()
 	if werr == nil {
 		if workCtx.Err() == nil {
-			ok, err := e.finishReady(bctx, r.ID, owner, n, now)
+			ok, err := e.jobs.CompleteExportJob(bctx, r.ID, owner, n, now, now.Add(e.opts.Retention))
 			if err != nil {
 				return true, err
 			}
@@ -212,11 +213,11 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 		log.Warn("logexport: lease lost; another worker has the job")
 		return true, nil
 	case ctx.Err() != nil:
-		ok, err := e.release(bctx, r.ID, owner, "", time.Time{}, false)
+		ok, err := e.jobs.ReleaseExportJob(bctx, r.ID, owner, "", time.Time{}, false)
 		log.Info("logexport: job given back at shutdown", "released", ok)
 		return true, err
 	case errors.Is(cause, errDeadline):
-		_, err := e.finishFailed(bctx, r.ID, owner, e.deadlineReason(), now)
+		_, err := e.jobs.FailExportJob(bctx, r.ID, owner, e.deadlineReason(), now)
 		e.deleteFile(bctx, r.BlobKey)
 		log.Warn("logexport: job failed: deadline", "records", n)
 		return true, err
@@ -226,12 +227,12 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 		if r.Attempts > 1 {
 			reason = fmt.Sprintf("%s (after %d attempts)", reason, r.Attempts)
 		}
-		_, err := e.finishFailed(bctx, r.ID, owner, reason, now)
+		_, err := e.jobs.FailExportJob(bctx, r.ID, owner, reason, now)
 		log.Warn("logexport: job failed", "err", werr, "reason", reason)
 		return true, err
 	}
 	backoff := min(time.Duration(1<<min(r.Attempts, 10))*time.Second, e.opts.Lease)
-	_, err = e.release(bctx, r.ID, owner, reason, now.Add(backoff), true)
+	_, err = e.jobs.ReleaseExportJob(bctx, r.ID, owner, reason, now.Add(backoff), true)
 	log.Warn("logexport: job attempt failed; will retry", "err", werr, "retryIn", backoff)
 	return true, err
 }
@@ -251,7 +252,7 @@ func (e *Exporter) renewLoop(ctx context.Context, id, owner string, stop <-chan 
 			return
 		case <-t.C:
 		}
-		ok, err := e.renew(ctx, id, owner, e.now().Add(e.opts.Lease))
+		ok, err := e.jobs.RenewExportJob(ctx, id, owner, e.now().Add(e.opts.Lease))
 		switch {
 		case err == nil && ok:
 			last = time.Now()
@@ -295,11 +296,8 @@ func (w *writeError) Unwrap() error { return w.err }
 
 // write streams the job's entries into its file and returns how many it
 // wrote. The file exists only if it returns no error.
-func (e *Exporter) write(ctx context.Context, r *jobRow) (n int64, err error) {
-	f, err := r.filter()
-	if err != nil {
-		return 0, err
-	}
+func (e *Exporter) write(ctx context.Context, r *logstore.ExportJob) (n int64, err error) {
+	f := r.Filter
 	format := Format(r.Format)
 	wctx, abort := context.WithCancel(ctx)
 	defer abort()
@@ -383,7 +381,7 @@ const (
 // scan reads the job's entries in a goroutine and sends them in chunks. The
 // chunk channel is closed at the end; then the error channel gives the
 // scan's error or nil. Cancel ctx and drain the chunks to stop it early.
-func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-chan []logstore.RawEntry, <-chan error) {
+func (e *Exporter) scan(ctx context.Context, r *logstore.ExportJob, f logquery.Filter) (<-chan []logstore.RawEntry, <-chan error) {
 	chunks := make(chan []logstore.RawEntry, chunksAhead)
 	errc := make(chan error, 1)
 	go func() {
@@ -398,7 +396,7 @@ func (e *Exporter) scan(ctx context.Context, r *jobRow, f logquery.Filter) (<-ch
 			}
 		}
 		chunk := make([]logstore.RawEntry, 0, chunkSize)
-		for entry, err := range scanRaw(ctx, e.store, r.TenantID, f, r.snapshot()) {
+		for entry, err := range scanRaw(ctx, e.store, r.TenantID, f, r.Snapshot) {
 			if err != nil {
 				errc <- err
 				return

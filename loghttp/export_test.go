@@ -51,9 +51,8 @@ func newExportEnv(tb testing.TB, st *bunstore.Store, xo *logexport.Options) *exp
 	}
 	o.Signer = signer
 	o.Logger = slog.New(slog.DiscardHandler)
-	x, err := logexport.New(st, st.DB(), bucket, &o)
+	x, err := logexport.New(st, st, bucket, &o)
 	require.NoError(tb, err)
-	require.NoError(tb, x.Migrate(ctx))
 	require.NoError(tb, x.Start())
 	tb.Cleanup(func() { _ = x.Close() })
 

@@ -48,9 +48,7 @@ func newStreamEnv(tb testing.TB, st *bunstore.Store, o logstream.Options) *strea
 		o.Poll = 50 * time.Millisecond
 	}
 	if o.Ledger == nil {
-		l, err := logstream.NewSQLLedger(tb.Context(), st.DB().DB, st.Dialect())
-		require.NoError(tb, err)
-		o.Ledger = l
+		o.Ledger = st
 	}
 	b, err := logstream.New(st, &o)
 	require.NoError(tb, err)

@@ -28,8 +28,8 @@ type Options struct {
 
 	// Ledger records spent tickets. Default: a [MemoryLedger], which
 	// makes a ticket single-use per process only; with several replicas
-	// use a [SQLLedger] on the shared database.
-	Ledger Ledger
+	// use the shared store's (a bunstore.Store is one).
+	Ledger logstore.TicketLedger
 
 	// TicketTTL is how long a ticket may wait before it is used.
 	// Default: [DefaultTicketTTL].

@@ -437,16 +437,12 @@ func TestSealer(t *testing.T) {
 
 func TestTickets(t *testing.T) {
 	forBackends(t, func(t *testing.T, backend string) {
-		store := openStore(t, backend)
+		url := testdb.URL(t, backend)
+		store, other := openURL(t, url), openURL(t, url)
 		ctx := context.Background()
-		ledger := func() logstream.Ledger {
-			l, err := logstream.NewSQLLedger(ctx, store.DB().DB, store.Dialect())
-			require.NoError(t, err)
-			return l
-		}
-		// Two replicas: same key, each its own ledger on the shared database.
-		b1 := newBroadcaster(t, store, logstream.Options{Ledger: ledger()})
-		b2 := newBroadcaster(t, store, logstream.Options{Ledger: ledger()})
+		// Two replicas: same key, each its own store (and ledger) on the shared database.
+		b1 := newBroadcaster(t, store, logstream.Options{Ledger: store})
+		b2 := newBroadcaster(t, other, logstream.Options{Ledger: other})
 		f, err := logquery.New().Level(logs.LevelError).Search(`"a b" c`).Since(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)).Build()
 		require.NoError(t, err)
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/internal/secrets"
 	"github.com/ithbat/logs/logstore"
 )
 
@@ -47,18 +48,11 @@ func NewSealer(key []byte) (*Sealer, error) {
 	if len(key) < MinKeyLen {
 		return nil, fmt.Errorf("logstream: the key has %d bytes, at least %d are needed: %w", len(key), MinKeyLen, logs.ErrInvalid)
 	}
-	block, err := aes.NewCipher(derive(key, "logstream/cursor/enc")[:16])
+	block, err := aes.NewCipher(secrets.Derive(key, "logstream cursor encryption", 16))
 	if err != nil {
 		return nil, fmt.Errorf("logstream: %w: %w", logs.ErrInternal, err)
 	}
-	return &Sealer{block: block, macKey: derive(key, "logstream/cursor/mac")}, nil
-}
-
-// derive returns HMAC-SHA256(key, label): an independent key per purpose.
-func derive(key []byte, label string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(label))
-	return m.Sum(nil)
+	return &Sealer{block: block, macKey: secrets.Derive(key, "logstream cursor mac", 32)}, nil
 }
 
 func (s *Sealer) tag(tenant string, block []byte) []byte {

@@ -5,7 +5,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,9 @@ import (
 	"time"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/internal/secrets"
 	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
 )
 
 // DefaultTicketTTL is how long a stream ticket is valid by default.
@@ -48,27 +49,15 @@ type ticketBody struct {
 	Until   int64        `json:"u,omitempty"` // unix milliseconds
 }
 
-// ErrTicketUsed is returned by a [Ledger] for a ticket id spent before.
-var ErrTicketUsed = fmt.Errorf("logstream: the ticket was used already: %w", logs.ErrUnauthenticated)
-
-// Ledger remembers which tickets were spent, so that each is accepted once.
-// Spend must be atomic: of two concurrent calls with one id, one fails.
-type Ledger interface {
-	// Spend records id as spent until expires. It returns an error
-	// wrapping [ErrTicketUsed] when id was spent before, and
-	// logs.ErrUnavailable when the ledger cannot be reached.
-	Spend(ctx context.Context, id string, expires time.Time) error
-}
-
 type tickets struct {
 	aead   cipher.AEAD
-	ledger Ledger
+	ledger logstore.TicketLedger
 	ttl    time.Duration
 	now    func() time.Time
 }
 
-func newTickets(key []byte, ledger Ledger, ttl time.Duration) (*tickets, error) {
-	block, err := aes.NewCipher(derive(key, "logstream/ticket"))
+func newTickets(key []byte, ledger logstore.TicketLedger, ttl time.Duration) (*tickets, error) {
+	block, err := aes.NewCipher(secrets.Derive(key, "logstream ticket", 32))
 	if err != nil {
 		return nil, fmt.Errorf("logstream: %w: %w", logs.ErrInternal, err)
 	}
@@ -163,8 +152,8 @@ func (t *tickets) spend(ctx context.Context, v VerifiedTicket) error {
 	if !t.valid(v) {
 		return errBadTicket
 	}
-	if err := t.ledger.Spend(ctx, v.id, v.expires); err != nil {
-		if errors.Is(err, ErrTicketUsed) {
+	if err := t.ledger.SpendTicket(ctx, v.id, v.expires); err != nil {
+		if errors.Is(err, logstore.ErrSpent) {
 			return errBadTicket
 		}
 		return err
@@ -172,25 +161,29 @@ func (t *tickets) spend(ctx context.Context, v VerifiedTicket) error {
 	return nil
 }
 
-// MemoryLedger is a [Ledger] in the memory of one process. With several
-// replicas a ticket could be spent once on each; use [SQLLedger] there.
+// MemoryLedger is a [logstore.TicketLedger] in the memory of one process.
+// With several replicas a ticket could be spent once on each; give them the
+// store's ledger (bunstore.Store is one) there.
 type MemoryLedger struct {
 	mu    sync.Mutex
 	spent map[string]time.Time
 	now   func() time.Time
 }
 
+var _ logstore.TicketLedger = (*MemoryLedger)(nil)
+
 // NewMemoryLedger returns an empty MemoryLedger.
 func NewMemoryLedger() *MemoryLedger {
 	return &MemoryLedger{spent: map[string]time.Time{}, now: time.Now}
 }
 
-// Spend implements [Ledger]. Expired ids are forgotten as new ones come.
-func (l *MemoryLedger) Spend(_ context.Context, id string, expires time.Time) error {
+// SpendTicket implements [logstore.TicketLedger]. Expired ids are
+// forgotten as new ones come.
+func (l *MemoryLedger) SpendTicket(_ context.Context, id string, expires time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.spent[id]; ok {
-		return ErrTicketUsed
+		return logstore.ErrSpent
 	}
 	if len(l.spent) >= 1024 && len(l.spent)%256 == 0 {
 		now := l.now()
@@ -201,74 +194,5 @@ func (l *MemoryLedger) Spend(_ context.Context, id string, expires time.Time) er
 		}
 	}
 	l.spent[id] = expires
-	return nil
-}
-
-// SQLLedger is a [Ledger] in a table of a SQL database, so that a ticket is
-// spent once across every replica that shares the database. It creates
-// its table, logstream_tickets, when missing.
-type SQLLedger struct {
-	db      *sql.DB
-	insert  string
-	cleanup string
-	mu      sync.Mutex
-	next    time.Time // when to delete expired rows next
-	now     func() time.Time
-}
-
-// NewSQLLedger returns a ledger in db; dialect is "pg" (PostgreSQL) or
-// "sqlite", as bunstore's Store.Dialect reports it.
-func NewSQLLedger(ctx context.Context, db *sql.DB, dialect string) (*SQLLedger, error) {
-	var ph1, ph2 string
-	switch dialect {
-	case "pg", "postgres":
-		ph1, ph2 = "$1", "$2"
-	case "sqlite":
-		ph1, ph2 = "?", "?"
-	default:
-		return nil, fmt.Errorf("logstream: ledger: unknown dialect %q: %w", dialect, logs.ErrInvalid)
-	}
-	const create = `CREATE TABLE IF NOT EXISTS logstream_tickets (id VARCHAR(32) PRIMARY KEY, expires_at BIGINT NOT NULL)`
-	var err error
-	for range 3 { // concurrent creation on PostgreSQL can fail once on the catalog
-		if _, err = db.ExecContext(ctx, create); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("logstream: ledger: create table: %w: %w", logs.ErrUnavailable, err)
-	}
-	return &SQLLedger{
-		db:      db,
-		insert:  "INSERT INTO logstream_tickets (id, expires_at) VALUES (" + ph1 + ", " + ph2 + ") ON CONFLICT (id) DO NOTHING",
-		cleanup: "DELETE FROM logstream_tickets WHERE expires_at < " + ph1,
-		now:     time.Now,
-	}, nil
-}
-
-// Spend implements [Ledger]. About once a minute it also deletes the rows of
-// expired tickets (an expired ticket is refused before the ledger is asked).
-func (l *SQLLedger) Spend(ctx context.Context, id string, expires time.Time) error {
-	res, err := l.db.ExecContext(ctx, l.insert, id, expires.UnixMilli())
-	if err != nil {
-		return fmt.Errorf("logstream: ledger: %w: %w", logs.ErrUnavailable, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("logstream: ledger: %w: %w", logs.ErrUnavailable, err)
-	}
-	if n == 0 {
-		return ErrTicketUsed
-	}
-	now := l.now()
-	l.mu.Lock()
-	due := now.After(l.next)
-	if due {
-		l.next = now.Add(time.Minute)
-	}
-	l.mu.Unlock()
-	if due {
-		_, _ = l.db.ExecContext(ctx, l.cleanup, now.Add(-time.Minute).UnixMilli())
-	}
 	return nil
 }

@@ -34,13 +34,10 @@ func (m *Main) openExporter(ctx context.Context) error {
 			return fmt.Errorf("export download URLs (LOGSD_PUBLIC_URL, LOGSD_EXPORT_SECRET): %w", err)
 		}
 	}
-	m.exporter, err = logexport.New(m.store, m.store.DB(), bucket, &logexport.Options{
+	m.exporter, err = logexport.New(m.store, m.store, bucket, &logexport.Options{
 		Logger: m.logger(), Workers: c.ExportWorkers, Lease: c.ExportLease, Retention: c.ExportRetention, Signer: signer,
 	})
 	if err != nil {
-		return err
-	}
-	if err := m.exporter.Migrate(ctx); err != nil {
 		return err
 	}
 	return m.exporter.Start()

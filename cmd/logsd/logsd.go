@@ -465,10 +465,6 @@ func (m *Main) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", redact(m.Config.DatabaseURL), err)
 	}
-	if err := logexport.Migrate(ctx, st.DB()); err != nil {
-		_ = st.Close()
-		return fmt.Errorf("migrate %s: %w", redact(m.Config.DatabaseURL), err)
-	}
 	m.logger().Info("logsd: database is up to date", "database", redact(m.Config.DatabaseURL))
 	return st.Close()
 }

@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
 
+	"github.com/ithbat/logs/internal/secrets"
 	"github.com/ithbat/logs/logstream"
 )
 
@@ -19,14 +18,10 @@ func (m *Main) openStream(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ledger, err := logstream.NewSQLLedger(ctx, m.store.DB().DB, m.store.Dialect())
-	if err != nil {
-		return fmt.Errorf("stream tickets: %w", err)
-	}
 	m.stream, err = logstream.New(m.store, &logstream.Options{
 		Logger:              m.logger(),
 		Key:                 key,
-		Ledger:              ledger,
+		Ledger:              m.store,
 		TicketTTL:           c.StreamTicketTTL,
 		MaxStreams:          c.StreamMax,
 		MaxStreamsPerTenant: c.StreamMaxPerTenant,
@@ -59,9 +54,7 @@ func (m *Main) streamKey() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stream key: %w", err)
 		}
-		mac := hmac.New(sha256.New, s)
-		mac.Write([]byte("logsd stream key v1"))
-		return mac.Sum(nil), nil
+		return secrets.Derive(s, "logsd stream key", 32), nil
 	}
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {

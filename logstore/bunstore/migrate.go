@@ -2,28 +2,105 @@ package bunstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
-	"time"
 
 	"github.com/uptrace/bun"
-
-	"github.com/ithbat/logs"
+	"github.com/uptrace/bun/migrate"
 )
 
-// migration is one schema step; the steps of a dialect run in order, each
-// once, recorded in log_schema_migrations.
-type migration struct {
-	name string
-	sql  []string
-	// optional steps may fail (missing privileges); they are logged and
-	// tried again on the next start.
-	optional bool
+// The schema is one list of migrations (github.com/uptrace/bun/migrate),
+// applied in name order, each once, recorded in logs_migrations. Each step
+// is idempotent (IF NOT EXISTS, CREATE OR REPLACE), so that a database
+// made before a step was recorded is adopted as it is: the first step
+// takes over the databases of the earlier, hand-rolled migrations
+// (log_schema_migrations) without touching an entry.
+//
+// A step is one function with a switch on the dialect where the databases
+// differ. Add a step at the end; never change one that has shipped.
+var migrations = migrate.NewMigrations()
+
+// migrationTable and migrationLockTable are bun/migrate's bookkeeping.
+const (
+	migrationTable     = "logs_migrations"
+	migrationLockTable = "logs_migration_locks"
+)
+
+func init() {
+	step("20261201000001", "log_entries", migrateLogEntries)
+	step("20261201000002", "service_tables", migrateServiceTables)
 }
 
-var pgMigrations = []migration{
-	{name: "0001_log_entries", sql: []string{
+// step registers a migration whose statements run in one transaction.
+func step(name, comment string, sqls func(d dialectInfo) []string) {
+	migrations.Add(migrate.Migration{
+		Name: name, Comment: comment,
+		Up: func(ctx context.Context, m *migrate.Migrator, _ *migrate.Migration) error {
+			db := m.DB()
+			d := dialectInfo{pg: isPG(db)}
+			if d.pg {
+				if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&d.schema); err != nil {
+					return err
+				}
+			}
+			return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				for _, q := range sqls(d) {
+					if _, err := tx.ExecContext(ctx, q); err != nil {
+						return fmt.Errorf("%w\n%s", err, q)
+					}
+				}
+				return nil
+			})
+		},
+	})
+}
+
+// dialectInfo is what a migration step may depend on.
+type dialectInfo struct {
+	pg     bool
+	schema string // PostgreSQL: the schema the tables live in
+}
+
+func isPG(db *bun.DB) bool { return db.Dialect().Name().String() == "pg" }
+
+// migrateLogEntries creates the log table: on PostgreSQL partitioned by
+// month, with the stream cursor columns, the immutability triggers, the
+// function that creates partitions for the serving role and the
+// visibility watermark; on SQLite one table with the same triggers and one
+// that refuses REPLACE.
+func migrateLogEntries(d dialectInfo) []string {
+	if !d.pg {
+		return []string{
+			`CREATE TABLE IF NOT EXISTS log_entries (
+				seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+				tenant_id    TEXT    NOT NULL,
+				id           TEXT    NOT NULL,
+				created_at   INTEGER NOT NULL,
+				level        TEXT    NOT NULL,
+				source       TEXT    NOT NULL,
+				message      TEXT    NOT NULL,
+				message_fold TEXT    NOT NULL,
+				metadata     TEXT    NOT NULL DEFAULT '{}',
+				UNIQUE (tenant_id, id)
+			)`,
+			`CREATE INDEX IF NOT EXISTS log_entries_tenant_time ON log_entries (tenant_id, created_at DESC, id DESC)`,
+			`CREATE INDEX IF NOT EXISTS log_entries_tenant_level_time ON log_entries (tenant_id, level, created_at DESC, id DESC)`,
+			`CREATE INDEX IF NOT EXISTS log_entries_tenant_source_time ON log_entries (tenant_id, source, created_at DESC, id DESC)`,
+			sqliteNoUpdate,
+			sqliteNoDelete,
+			// REPLACE (and INSERT OR REPLACE) deletes the row in the way
+			// without firing delete triggers (recursive_triggers is off by
+			// default, and per connection): refuse an insert whose key is
+			// taken before the conflict resolution can run.
+			`CREATE TRIGGER IF NOT EXISTS log_entries_no_replace BEFORE INSERT ON log_entries
+				WHEN EXISTS (SELECT 1 FROM log_entries WHERE (tenant_id = NEW.tenant_id AND id = NEW.id) OR seq = NEW.seq)
+				BEGIN SELECT RAISE(ABORT, 'log entries are immutable: REPLACE refused'); END`,
+		}
+	}
+	return []string{
 		`CREATE SEQUENCE IF NOT EXISTS log_entries_seq`,
 		`CREATE TABLE IF NOT EXISTS log_entries (
 			tenant_id    text        NOT NULL,
@@ -51,34 +128,39 @@ var pgMigrations = []migration{
 			FOR EACH ROW EXECUTE FUNCTION log_entries_refuse_change()`,
 		`CREATE OR REPLACE TRIGGER log_entries_no_truncate BEFORE TRUNCATE ON log_entries
 			FOR EACH STATEMENT EXECUTE FUNCTION log_entries_refuse_change()`,
-	}},
-	{name: "0002_search_index", optional: true, sql: []string{
-		`CREATE EXTENSION IF NOT EXISTS pg_trgm`,
-		`CREATE EXTENSION IF NOT EXISTS btree_gin`,
-		`CREATE INDEX IF NOT EXISTS log_entries_tenant_search ON log_entries USING gin (tenant_id, message_fold gin_trgm_ops)`,
-	}},
-}
-
-var sqliteMigrations = []migration{
-	{name: "0001_log_entries", sql: []string{
-		`CREATE TABLE IF NOT EXISTS log_entries (
-			seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-			tenant_id    TEXT    NOT NULL,
-			id           TEXT    NOT NULL,
-			created_at   INTEGER NOT NULL,
-			level        TEXT    NOT NULL,
-			source       TEXT    NOT NULL,
-			message      TEXT    NOT NULL,
-			message_fold TEXT    NOT NULL,
-			metadata     TEXT    NOT NULL DEFAULT '{}',
-			UNIQUE (tenant_id, id)
-		)`,
-		`CREATE INDEX IF NOT EXISTS log_entries_tenant_time ON log_entries (tenant_id, created_at DESC, id DESC)`,
-		`CREATE INDEX IF NOT EXISTS log_entries_tenant_level_time ON log_entries (tenant_id, level, created_at DESC, id DESC)`,
-		`CREATE INDEX IF NOT EXISTS log_entries_tenant_source_time ON log_entries (tenant_id, source, created_at DESC, id DESC)`,
-		sqliteNoUpdate,
-		sqliteNoDelete,
-	}},
+		// The serving role may insert but not create tables: it asks this
+		// function, which runs as the owner, for the partition of a month.
+		// It creates only monthly partitions of the range entries may have.
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION log_entries_create_partition(at timestamptz) RETURNS void
+			LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+		DECLARE
+			m timestamptz := date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+			part text := 'log_entries_p' || to_char(at AT TIME ZONE 'UTC', 'YYYYMM');
+		BEGIN
+			IF at IS NULL OR at < '1970-01-01T00:00:00Z' OR at > now() + interval '2 months' THEN
+				RAISE EXCEPTION 'no partition for %%: outside the range of log entries', at USING ERRCODE = '22008';
+			END IF;
+			PERFORM pg_advisory_xact_lock(%d);
+			IF to_regclass(format('%%I.%%I', %[2]s, part)) IS NOT NULL THEN
+				RETURN;
+			END IF;
+			EXECUTE format('CREATE TABLE %%I.%%I PARTITION OF %%I.log_entries FOR VALUES FROM (%%L) TO (%%L)',
+				%[2]s, part, %[2]s, m, m + interval '1 month');
+			EXECUTE format('CREATE TRIGGER log_entries_no_truncate BEFORE TRUNCATE ON %%I.%%I
+				FOR EACH STATEMENT EXECUTE FUNCTION %%I.log_entries_refuse_change()', %[2]s, part, %[2]s);
+		END $$`, lockKey("partitions"), quoteLiteral(d.schema)),
+		`REVOKE ALL ON FUNCTION log_entries_create_partition(timestamptz) FROM PUBLIC`,
+		// The watermark of the stream cursors (see pgWatermark). It runs
+		// as the owner, so that a serving role that may not see other
+		// roles' sessions in pg_stat_activity still skips the transactions
+		// of other databases when the owner may see them. STABLE: it reads
+		// the calling statement's snapshot.
+		`CREATE OR REPLACE FUNCTION log_entries_watermark() RETURNS xid8
+			LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$` + pgWatermark + `$$`,
+		`REVOKE ALL ON FUNCTION log_entries_watermark() FROM PUBLIC`,
+		// The bookkeeping of the migrations before bun/migrate.
+		`DROP TABLE IF EXISTS log_schema_migrations`,
+	}
 }
 
 const (
@@ -88,51 +170,236 @@ const (
 		BEGIN SELECT RAISE(ABORT, 'log entries are immutable: DELETE refused'); END`
 )
 
-// Migrate brings the schema up to date. It is idempotent, and on
-// PostgreSQL serialised across processes by an advisory lock.
+// migrateServiceTables creates the tables of the packages beside the
+// store: export jobs (logexport) and spent stream tickets (logstream).
+// Times are microseconds (milliseconds for tickets) since the Unix epoch:
+// one portable type on both databases.
+func migrateServiceTables(dialectInfo) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS log_export_jobs (
+			id                TEXT PRIMARY KEY,
+			tenant_id         TEXT NOT NULL,
+			format            TEXT NOT NULL,
+			filter            TEXT NOT NULL,
+			snapshot          TEXT NOT NULL,
+			status            TEXT NOT NULL,
+			estimated_records BIGINT NOT NULL DEFAULT 0,
+			records           BIGINT NOT NULL DEFAULT 0,
+			blob_key          TEXT NOT NULL,
+			reason            TEXT NOT NULL DEFAULT '',
+			attempts          INTEGER NOT NULL DEFAULT 0,
+			lease_owner       TEXT NOT NULL DEFAULT '',
+			lease_until       BIGINT NOT NULL DEFAULT 0,
+			created_at        BIGINT NOT NULL,
+			deadline_at       BIGINT NOT NULL,
+			finished_at       BIGINT NOT NULL DEFAULT 0,
+			file_expires_at   BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX IF NOT EXISTS log_export_jobs_status_idx ON log_export_jobs (status, created_at)`,
+		`CREATE INDEX IF NOT EXISTS log_export_jobs_tenant_idx ON log_export_jobs (tenant_id, status)`,
+		`CREATE TABLE IF NOT EXISTS logstream_tickets (id VARCHAR(32) PRIMARY KEY, expires_at BIGINT NOT NULL)`,
+	}
+}
+
+// servingGrants are the privileges of a serving role that does not own the
+// schema (PostgreSQL): insert and read entries, use the service's own
+// tables, nothing that changes or removes an entry.
+func servingGrants(role string) []string {
+	r := quoteIdent(role)
+	return []string{
+		"GRANT SELECT, INSERT ON log_entries TO " + r,
+		"GRANT USAGE, SELECT ON SEQUENCE log_entries_seq TO " + r,
+		"GRANT EXECUTE ON FUNCTION log_entries_create_partition(timestamptz) TO " + r,
+		"GRANT EXECUTE ON FUNCTION log_entries_watermark() TO " + r,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON log_export_jobs, logstream_tickets TO " + r,
+		"GRANT SELECT ON " + migrationTable + " TO " + r,
+	}
+}
+
+// searchIndex is the trigram index that serves search on PostgreSQL. It
+// needs two extensions, which not every role may create: it is not a
+// migration but tried at every Migrate, and its absence only makes search
+// slower on large tenants.
+var searchIndex = []string{
+	`CREATE EXTENSION IF NOT EXISTS pg_trgm`,
+	`CREATE EXTENSION IF NOT EXISTS btree_gin`,
+	`CREATE INDEX IF NOT EXISTS log_entries_tenant_search ON log_entries USING gin (tenant_id, message_fold gin_trgm_ops)`,
+}
+
+// Migrate brings the schema up to date through the admin connection
+// (Options.AdminURL, else the store's own), and on PostgreSQL, when the
+// store serves as another role than the admin one, grants that role what
+// it needs to serve (servingGrants). It is idempotent, and on PostgreSQL
+// serialised across processes by an advisory lock.
 func (s *Store) Migrate(ctx context.Context) error {
-	steps := sqliteMigrations
+	db := s.admin
 	if s.pg {
-		steps = pgMigrations
-	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS log_schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return s.wrap("migrate", err)
-	}
-	for _, m := range steps {
-		if m.name == "0002_search_index" && s.opts.NoSearchIndex {
-			continue
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return s.wrap("migrate", err)
 		}
-		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if s.pg {
-				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", lockKey("log_schema_migrations")); err != nil {
+		defer conn.Close()
+		key := lockKey("migrations")
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", key); err != nil {
+			return s.wrap("migrate", err)
+		}
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", key) }()
+	}
+	current, err := s.SchemaCurrent(ctx)
+	if err != nil {
+		return err
+	}
+	if !current {
+		m := migrate.NewMigrator(db, migrations,
+			migrate.WithTableName(migrationTable), migrate.WithLocksTableName(migrationLockTable),
+			migrate.WithMarkAppliedOnSuccess(true), migrate.WithUpsert(true))
+		if err := m.Init(ctx); err != nil {
+			return s.migrateError(ctx, err)
+		}
+		if _, err := m.Migrate(ctx); err != nil {
+			return s.migrateError(ctx, err)
+		}
+	}
+	if s.pg && !s.opts.NoSearchIndex {
+		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			for _, q := range searchIndex {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
 					return err
 				}
 			}
-			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM log_schema_migrations WHERE name = ?", m.name).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			for _, q := range m.sql {
-				if _, err := tx.ExecContext(ctx, q); err != nil {
-					return fmt.Errorf("%s: %w", m.name, err)
-				}
-			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO log_schema_migrations (name, applied_at) VALUES (?, ?)", m.name, time.Now().UTC().Format(time.RFC3339))
-			return err
+			return nil
 		})
 		if err != nil {
-			if m.optional {
-				s.log.Warn("bunstore: optional migration skipped; search works without its index, slower on large tenants", "step", m.name, "err", err)
-				continue
-			}
-			return s.wrap("migrate", err)
+			s.log.Warn("bunstore: no search index; search works without it, slower on large tenants", "err", err)
 		}
+	}
+	if s.pg && s.admin != s.db {
+		return s.grantServing(ctx)
 	}
 	return nil
 }
+
+// migrateError explains a failed migration; the usual cause is a role that
+// may not change the schema.
+func (s *Store) migrateError(ctx context.Context, err error) error {
+	if s.pg && isPrivilegeError(err) {
+		var role string
+		_ = s.admin.QueryRowContext(ctx, "SELECT current_user").Scan(&role)
+		return fmt.Errorf("bunstore: migrate: %w: the schema is not current and the role %q may not change it; "+
+			"migrate as the role that owns the schema (logsd migrate with LOGSD_ADMIN_DATABASE_URL): %w",
+			errUnavailable, role, err)
+	}
+	return s.wrap("migrate", err)
+}
+
+// grantServing grants the serving role (the current user of the store's
+// own connection) the privileges of servingGrants, through the admin
+// connection.
+func (s *Store) grantServing(ctx context.Context) error {
+	var serving, admin string
+	if err := s.db.QueryRowContext(ctx, "SELECT current_user").Scan(&serving); err != nil {
+		return s.wrap("grant", err)
+	}
+	if err := s.admin.QueryRowContext(ctx, "SELECT current_user").Scan(&admin); err != nil {
+		return s.wrap("grant", err)
+	}
+	if serving == admin {
+		return nil
+	}
+	err := s.admin.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, q := range servingGrants(serving) {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return s.wrap("grant to "+serving, err)
+}
+
+// SchemaCurrent reports whether every migration of this version is
+// applied, as the store's own (serving) role sees it.
+func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
+	var exists bool
+	q := "SELECT to_regclass(?) IS NOT NULL"
+	if !s.pg {
+		q = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?"
+	}
+	if err := s.db.QueryRowContext(ctx, q, migrationTable).Scan(&exists); err != nil {
+		return false, s.wrap("schema", err)
+	}
+	if !exists {
+		return false, nil
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT name FROM "+migrationTable)
+	if err != nil {
+		return false, s.wrap("schema", err)
+	}
+	defer rows.Close()
+	applied := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return false, s.wrap("schema", err)
+		}
+		applied[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return false, s.wrap("schema", err)
+	}
+	for _, m := range migrations.Sorted() {
+		if !applied[m.Name] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Privilege says how the store's own role stands to the schema on
+// PostgreSQL: "superuser", "owner" (it owns the log table, so it could
+// switch the immutability off), or "" (a serving role, as it should be;
+// and always on SQLite).
+func (s *Store) Privilege(ctx context.Context) (string, error) {
+	if !s.pg {
+		return "", nil
+	}
+	var super, owner bool
+	err := s.db.QueryRowContext(ctx, `SELECT r.rolsuper,
+		coalesce(pg_has_role(current_user, c.relowner, 'USAGE'), false)
+		FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('log_entries')
+		WHERE r.rolname = current_user`).Scan(&super, &owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", s.wrap("privilege", err)
+	}
+	switch {
+	case super:
+		return "superuser", nil
+	case owner:
+		return "owner", nil
+	}
+	return "", nil
+}
+
+// pgWatermark is the visibility watermark of PostgreSQL cursors: the
+// oldest transaction id that may still write to this database. Every
+// transaction below it that wrote here has ended, so the rows below it are
+// final, and any row that becomes visible later has a larger xid.
+//
+// It is pg_snapshot_xmin of the statement's snapshot, except that the
+// in-progress transactions of other databases are skipped (they cannot
+// write to our table; pg_current_snapshot() is cluster-wide, and another
+// database's long transaction would otherwise hold every stream back). A
+// transaction is skipped only when pg_stat_activity positively shows it in
+// another database; one that ended between the snapshot and that look, or
+// that we may not see, counts as ours, which only delays.
+const pgWatermark = `SELECT coalesce(
+	(SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = x::xid
+	   AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
+	pg_snapshot_xmax(pg_current_snapshot()))`
 
 func lockKey(name string) int64 {
 	h := fnv.New64a()
@@ -140,112 +407,8 @@ func lockKey(name string) int64 {
 	return int64(h.Sum64() >> 1)
 }
 
-// --- PostgreSQL partitions ----------------------------------------------
+// quoteIdent quotes a PostgreSQL identifier.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-func partitionName(t time.Time) string {
-	return fmt.Sprintf("log_entries_p%04d%02d", t.Year(), int(t.Month()))
-}
-
-// ensurePartitions creates the monthly partitions the batch needs.
-func (s *Store) ensurePartitions(ctx context.Context, es []logs.Entry) error {
-	for _, e := range es {
-		name := partitionName(e.CreatedAt)
-		if _, ok := s.parts.Load(name); ok {
-			continue
-		}
-		from := time.Date(e.CreatedAt.Year(), e.CreatedAt.Month(), 1, 0, 0, 0, 0, time.UTC)
-		to := from.AddDate(0, 1, 0)
-		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", lockKey("partitions")); err != nil {
-				return err
-			}
-			var exists bool
-			if err := tx.QueryRowContext(ctx, "SELECT to_regclass(?) IS NOT NULL", name).Scan(&exists); err != nil {
-				return err
-			}
-			if exists {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf(
-				"CREATE TABLE %s PARTITION OF log_entries FOR VALUES FROM ('%s') TO ('%s')",
-				name, from.Format(time.RFC3339), to.Format(time.RFC3339))); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf(
-				"CREATE TRIGGER log_entries_no_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION log_entries_refuse_change()", name))
-			return err
-		})
-		if err != nil {
-			return s.wrap("create partition "+name, err)
-		}
-		s.parts.Store(name, true)
-	}
-	return nil
-}
-
-// Purge implements logstore.Store. PostgreSQL drops the monthly partitions
-// that end at or before t (entries of a partly expired month stay until
-// the whole month has expired). SQLite deletes the rows, lifting the
-// immutability trigger inside the same transaction.
-func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
-	if !s.pg {
-		var n int64
-		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.ExecContext(ctx, "DROP TRIGGER IF EXISTS log_entries_no_delete"); err != nil {
-				return err
-			}
-			res, err := tx.ExecContext(ctx, "DELETE FROM log_entries WHERE created_at < ?", before.UnixMicro())
-			if err != nil {
-				return err
-			}
-			n, _ = res.RowsAffected()
-			_, err = tx.ExecContext(ctx, sqliteNoDelete)
-			return err
-		})
-		return n, s.wrap("purge", err)
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i
-		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-		WHERE p.relname = 'log_entries' ORDER BY c.relname`)
-	if err != nil {
-		return 0, s.wrap("purge", err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return 0, s.wrap("purge", err)
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	var total int64
-	for _, name := range names {
-		var y, m int
-		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "log_entries_p"), "%4d%2d", &y, &m); err != nil {
-			continue
-		}
-		end := time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
-		if end.After(before) {
-			continue
-		}
-		var n int64
-		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&n); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, "ALTER TABLE log_entries DETACH PARTITION "+name); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, "DROP TABLE "+name)
-			return err
-		})
-		if err != nil {
-			return total, s.wrap("purge "+name, err)
-		}
-		s.parts.Delete(name)
-		total += n
-	}
-	return total, nil
-}
+// quoteLiteral quotes a PostgreSQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"iter"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -33,8 +32,10 @@ import (
 )
 
 var (
-	_ logstore.Store      = (*Store)(nil)
-	_ logstore.RawScanner = (*Store)(nil)
+	_ logstore.Store        = (*Store)(nil)
+	_ logstore.RawScanner   = (*Store)(nil)
+	_ logstore.ExportJobs   = (*Store)(nil)
+	_ logstore.TicketLedger = (*Store)(nil)
 )
 
 // Options configure a Store. A nil *Options means the defaults.
@@ -42,6 +43,14 @@ type Options struct {
 	// Logger receives the store's own events (LISTEN reconnects, skipped
 	// search index). Default: slog.Default().
 	Logger *slog.Logger
+	// AdminURL connects as the role that owns the schema (PostgreSQL):
+	// Migrate and Purge use it, everything else the URL given to Open,
+	// which may then be a role that can only insert and read entries
+	// (see Migrate). Empty: the URL given to Open does both.
+	AdminURL string
+	// NoMigrate makes Open skip Migrate; the caller migrates, or checks
+	// SchemaCurrent.
+	NoMigrate bool
 	// NoSearchIndex skips the trigram search index on PostgreSQL. The index
 	// makes search fast on large tenants and costs ingest throughput.
 	NoSearchIndex bool
@@ -54,7 +63,8 @@ type Options struct {
 
 // Store is a logstore.Store on a bun database.
 type Store struct {
-	db     *bun.DB
+	db     *bun.DB // the serving connection
+	admin  *bun.DB // the owner's connection: db unless Options.AdminURL
 	pg     bool
 	log    *slog.Logger
 	opts   Options
@@ -65,25 +75,58 @@ type Store struct {
 	mu       sync.Mutex
 	watchers map[chan struct{}]struct{}
 	listenOn bool
-	wg       sync.WaitGroup
-	cancel   context.CancelFunc
-	bg       context.Context
+	// ticketSweep is when SpendTicket next deletes expired tickets.
+	ticketSweep time.Time
+	wg          sync.WaitGroup
+	cancel      context.CancelFunc
+	bg          context.Context
 }
 
-// Open connects to url, runs the migrations, and returns the Store.
+// Open connects to url, runs the migrations (unless Options.NoMigrate),
+// and returns the Store.
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
-	var sqldb *sql.DB
-	var db *bun.DB
+	db, err := openDB(url)
+	if err != nil {
+		return nil, err
+	}
+	s := New(db, opts)
+	if s.opts.AdminURL != "" && s.opts.AdminURL != url {
+		if s.admin, err = openDB(s.opts.AdminURL); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		if isPG(s.admin) != s.pg {
+			_ = s.Close()
+			return nil, fmt.Errorf("bunstore: open: %w: the admin URL names another kind of database", logs.ErrInvalid)
+		}
+		s.admin.SetMaxOpenConns(4)
+	}
+	if err := s.ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if !s.opts.NoMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// openDB opens the database of a URL: postgres:// or postgresql:// through
+// pgx, sqlite:// through sqliteshim.
+func openDB(url string) (*bun.DB, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		var err error
-		if sqldb, err = sql.Open("pgx", url); err != nil {
+		sqldb, err := sql.Open("pgx", url)
+		if err != nil {
 			return nil, fmt.Errorf("bunstore: open: %w: %w", logs.ErrInvalid, err)
 		}
 		sqldb.SetMaxOpenConns(32)
 		sqldb.SetMaxIdleConns(16)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		db = bun.NewDB(sqldb, pgdialect.New())
+		return bun.NewDB(sqldb, pgdialect.New()), nil
 	case strings.HasPrefix(url, "sqlite://"):
 		path := strings.TrimPrefix(url, "sqlite://")
 		if path == "" {
@@ -93,32 +136,22 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 			return nil, fmt.Errorf("bunstore: open: %w: %w", logs.ErrUnavailable, err)
 		}
 		dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-		var err error
-		if sqldb, err = sql.Open(sqliteshim.ShimName, dsn); err != nil {
+		sqldb, err := sql.Open(sqliteshim.ShimName, dsn)
+		if err != nil {
 			return nil, fmt.Errorf("bunstore: open: %w: %w", logs.ErrInvalid, err)
 		}
 		sqldb.SetMaxOpenConns(8)
 		sqldb.SetMaxIdleConns(8)
-		db = bun.NewDB(sqldb, sqlitedialect.New())
-	default:
-		return nil, fmt.Errorf("bunstore: open: %w: database URL must start with postgres://, postgresql:// or sqlite://", logs.ErrInvalid)
+		return bun.NewDB(sqldb, sqlitedialect.New()), nil
 	}
-	s := New(db, opts)
-	if err := s.ping(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	if err := s.Migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return s, nil
+	return nil, fmt.Errorf("bunstore: open: %w: database URL must start with postgres://, postgresql:// or sqlite://", logs.ErrInvalid)
 }
 
 // New wraps an open bun database (PostgreSQL through pgx, or SQLite). It
-// does not migrate; call Migrate. Close closes db.
+// does not migrate; call Migrate. Options.AdminURL is not used: db serves
+// and migrates. Close closes db.
 func New(db *bun.DB, opts *Options) *Store {
-	s := &Store{db: db, closed: make(chan struct{}), watchers: map[chan struct{}]struct{}{}}
+	s := &Store{db: db, admin: db, closed: make(chan struct{}), watchers: map[chan struct{}]struct{}{}}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -132,13 +165,13 @@ func New(db *bun.DB, opts *Options) *Store {
 		s.opts.Now = time.Now
 	}
 	s.log = s.opts.Logger
-	s.pg = db.Dialect().Name().String() == "pg"
+	s.pg = isPG(db)
 	s.bg, s.cancel = context.WithCancel(context.Background())
 	return s
 }
 
-// DB returns the underlying database, for components that keep their own
-// tables beside the log (export jobs, stream tickets).
+// DB returns the serving database, for tests and tools that inspect it.
+// The service's own packages use the store's interfaces, never SQL.
 func (s *Store) DB() *bun.DB { return s.db }
 
 // Dialect returns "pg" or "sqlite".
@@ -149,9 +182,17 @@ func (s *Store) Dialect() string {
 	return "sqlite"
 }
 
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.ping(ctx) }
+
 func (s *Store) ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return s.wrap("ping", err)
+	}
+	if s.admin != s.db {
+		if err := s.admin.PingContext(ctx); err != nil {
+			return s.wrap("ping admin", err)
+		}
 	}
 	return nil
 }
@@ -170,32 +211,20 @@ func (s *Store) Close() error {
 	s.cancel()
 	s.mu.Unlock()
 	s.wg.Wait()
-	return s.db.Close()
+	err := s.db.Close()
+	if s.admin != s.db {
+		err = errors.Join(err, s.admin.Close())
+	}
+	return err
 }
 
-// wrap classifies a database error at the store boundary.
-func (s *Store) wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
+func (s *Store) isClosed() bool {
 	select {
 	case <-s.closed:
-		return fmt.Errorf("bunstore: %s: %w: store closed: %w", op, logs.ErrUnavailable, err)
+		return true
 	default:
+		return false
 	}
-	var pgErr *pgconn.PgError
-	var netErr net.Error
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("bunstore: %s: %w", op, err)
-	case errors.Is(err, sql.ErrConnDone), errors.As(err, &netErr):
-		return fmt.Errorf("bunstore: %s: %w: %w", op, logs.ErrUnavailable, err)
-	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300"):
-		return fmt.Errorf("bunstore: %s: %w: %w", op, logs.ErrUnavailable, err)
-	case strings.Contains(err.Error(), "database is locked"), strings.Contains(err.Error(), "SQLITE_BUSY"):
-		return fmt.Errorf("bunstore: %s: %w: %w", op, logs.ErrUnavailable, err)
-	}
-	return fmt.Errorf("bunstore: %s: %w: %w", op, logs.ErrInternal, err)
 }
 
 // --- Append --------------------------------------------------------------
@@ -203,6 +232,16 @@ func (s *Store) wrap(op string, err error) error {
 const insertChunk = 500
 
 // Append implements logstore.Store.
+//
+// A writer-given id the tenant already has is not stored again: when the
+// fields the writer gave equal the stored ones (a createdAt it left out is
+// not compared) the stored entry is returned in its place, else the batch
+// is refused with logs.ErrConflict naming logs[i].id. On PostgreSQL the
+// key must contain the partition key (created_at), so it cannot catch a
+// retry by itself: Append takes a transaction lock per (tenant, bucket of
+// ids) for the writer-given ids, in one order, then looks the ids up, so
+// that concurrent retries of one batch store it once. Ids the store
+// assigns are new and take no lock.
 func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry) ([]logs.Entry, error) {
 	out, err := logstore.Prepare(tenant, entries, s.opts.Now())
 	if err != nil {
@@ -220,13 +259,31 @@ func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry)
 		}
 		metas[i] = string(b)
 	}
-	if s.pg {
-		if err := s.ensurePartitions(ctx, out); err != nil {
-			return nil, err
+	for attempt := 0; ; attempt++ {
+		if s.pg {
+			if err := s.ensurePartitions(ctx, out); err != nil {
+				return nil, err
+			}
 		}
+		err = s.insert(ctx, tenant, entries, out, metas)
+		if attempt == 0 && isMissingPartition(err) {
+			// Another process purged a partition this one knew of.
+			s.parts.Clear()
+			continue
+		}
+		break
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		skip, err := s.existing(ctx, tx, tenant, entries, out)
+	if err != nil {
+		return nil, s.wrap("append", err)
+	}
+	s.poke()
+	return out, nil
+}
+
+// insert stores the prepared batch out in one transaction (see Append).
+func (s *Store) insert(ctx context.Context, tenant string, entries, out []logs.Entry, metas []string) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		skip, err := s.dedupe(ctx, tx, tenant, entries, out, metas)
 		if err != nil {
 			return err
 		}
@@ -236,21 +293,15 @@ func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry)
 			if len(args) == 0 {
 				return nil
 			}
-			if s.pg {
-				q.WriteString(" ON CONFLICT DO NOTHING")
-			} else {
-				q.WriteString(" ON CONFLICT (tenant_id, id) DO NOTHING")
-			}
 			_, err := tx.ExecContext(ctx, q.String(), args...)
 			q.Reset()
 			args = args[:0]
 			return err
 		}
 		for i, e := range out {
-			if skip[e.ID] {
+			if skip[i] {
 				continue
 			}
-			skip[e.ID] = true // a batch that names one id twice stores it once
 			if len(args) == 0 {
 				q.WriteString("INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata) VALUES ")
 			} else {
@@ -276,44 +327,128 @@ func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry)
 		}
 		return err
 	})
-	if err != nil {
-		return nil, s.wrap("append", err)
-	}
-	s.poke()
-	return out, nil
 }
 
-// existing returns the writer-given ids of the batch that the tenant already
-// has. ON CONFLICT alone does not cover PostgreSQL, where the key includes
-// created_at (the partition key). Ids the store assigned (UUIDv7, new) are
-// not looked up. in is the batch as given, out as prepared.
-func (s *Store) existing(ctx context.Context, tx bun.Tx, tenant string, in, out []logs.Entry) (map[string]bool, error) {
-	skip := map[string]bool{}
-	if !s.pg {
+// idBuckets is the number of transaction locks per tenant that serialise
+// appends of writer-given ids (PostgreSQL): two appends wait for each other
+// only when they name ids of one bucket.
+const idBuckets = 64
+
+// dedupe decides which entries of the batch are stored already: it returns
+// their indexes, and replaces them in out by the stored entries. An id
+// given twice in the batch is stored once. An id whose stored entry
+// differs from what the writer gave is a conflict. in is the batch as
+// given, out as prepared, metas the encoded metadata of out.
+func (s *Store) dedupe(ctx context.Context, tx bun.Tx, tenant string, in, out []logs.Entry, metas []string) (map[int]bool, error) {
+	skip := map[int]bool{}
+	first := map[string]int{} // id -> index of its first entry in the batch
+	var given []string
+	for i := range out {
+		if in[i].ID == "" {
+			continue // assigned by Prepare: new
+		}
+		if j, ok := first[out[i].ID]; ok {
+			if !sameEntry(in[i], out[i], metas[i], out[j], metas[j]) {
+				return nil, conflict(i)
+			}
+			skip[i] = true
+			continue
+		}
+		first[out[i].ID] = i
+		given = append(given, out[i].ID)
+	}
+	if len(given) == 0 {
 		return skip, nil
 	}
-	var ids []string
-	for i := range in {
-		if in[i].ID != "" {
-			ids = append(ids, out[i].ID)
+	if s.pg {
+		if err := s.lockIDs(ctx, tx, tenant, given); err != nil {
+			return nil, err
 		}
 	}
-	if len(ids) == 0 {
-		return skip, nil
+	stored, err := s.storedByID(ctx, tx, tenant, given)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT id::text FROM log_entries WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(ids))
+	for i := range out {
+		if skip[i] || in[i].ID == "" {
+			continue
+		}
+		r, ok := stored[out[i].ID]
+		if !ok {
+			continue
+		}
+		if !sameEntry(in[i], out[i], metas[i], r.Entry, string(r.Metadata)) {
+			return nil, conflict(i)
+		}
+		e := r.Entry
+		if e.Metadata, err = decodeMetadata(e.ID, r.Metadata); err != nil {
+			return nil, err
+		}
+		out[i] = e
+		skip[i] = true
+	}
+	return skip, nil
+}
+
+func conflict(i int) error {
+	return fmt.Errorf("%w: %w", logs.ErrConflict, logs.Invalid(fmt.Sprintf("logs[%d].id", i),
+		"is an id the tenant has already, with other content; a retry must send the same entry"))
+}
+
+// sameEntry reports whether the entry the writer gave (in, prepared as
+// out with metadata meta) equals a stored one: every field it gave, and
+// createdAt only when it gave it.
+func sameEntry(in, out logs.Entry, meta string, stored logs.Entry, storedMeta string) bool {
+	return out.Level == stored.Level && out.Source == stored.Source && out.Message == stored.Message &&
+		meta == storedMeta && (in.CreatedAt.IsZero() || out.CreatedAt.Equal(stored.CreatedAt))
+}
+
+// lockIDs takes the transaction locks of the buckets of ids, in ascending
+// order, so that appends never deadlock on them.
+func (s *Store) lockIDs(ctx context.Context, tx bun.Tx, tenant string, ids []string) error {
+	h := fnv.New64a()
+	h.Write([]byte(tenant))
+	base := int64(h.Sum64()>>1) &^ (idBuckets - 1)
+	var buckets [idBuckets]bool
+	for _, id := range ids {
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		buckets[h.Sum32()%idBuckets] = true
+	}
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	n := 0
+	for b, on := range buckets {
+		if !on {
+			continue
+		}
+		if n > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "pg_advisory_xact_lock(%d)", base|int64(b))
+		n++
+	}
+	_, err := tx.ExecContext(ctx, q.String())
+	return err
+}
+
+// storedByID returns the tenant's stored entries among ids, by id.
+func (s *Store) storedByID(ctx context.Context, tx bun.Tx, tenant string, ids []string) (map[string]logstore.RawEntry, error) {
+	q := "SELECT " + s.cols() + " FROM log_entries WHERE tenant_id = ? AND id IN (?)"
+	rows, err := tx.QueryContext(ctx, q, tenant, bun.In(ids))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	out := map[string]logstore.RawEntry{}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		r, err := s.scanEntry(rows)
+		if err != nil {
 			return nil, err
 		}
-		skip[id] = true
+		out[r.Entry.ID] = r
 	}
-	return skip, rows.Err()
+	return out, rows.Err()
 }
 
 // timeArg is a created_at value as the dialect stores it: timestamptz on
@@ -601,29 +736,11 @@ func (s *Store) snapshotCond(snap logstore.Snapshot) (string, any, error) {
 	return "seq <= ?", n, nil
 }
 
-// pgWatermark is the visibility watermark of PostgreSQL cursors: the
-// oldest transaction id that may still write to this database. Every
-// transaction below it that wrote here has ended, so the rows below it are
-// final, and any row that becomes visible later has a larger xid.
-//
-// It is pg_snapshot_xmin of the statement's snapshot, except that the
-// in-progress transactions of other databases are skipped (they cannot
-// write to our table; pg_current_snapshot() is cluster-wide, and another
-// database's long transaction would otherwise hold every stream back). A
-// transaction is skipped only when pg_stat_activity positively shows it in
-// another database; one that ended between the snapshot and that look, or
-// that we may not see, counts as ours, which only delays.
-const pgWatermark = `SELECT coalesce(
-	(SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-	 WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = x::xid
-	   AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
-	pg_snapshot_xmax(pg_current_snapshot()))`
-
 // Head implements logstore.Store.
 func (s *Store) Head(ctx context.Context) (logstore.Cursor, error) {
 	if s.pg {
 		var x string
-		if err := s.db.QueryRowContext(ctx, "SELECT ("+pgWatermark+")::text").Scan(&x); err != nil {
+		if err := s.db.QueryRowContext(ctx, "SELECT log_entries_watermark()::text").Scan(&x); err != nil {
 			return logstore.Cursor{}, s.wrap("head", err)
 		}
 		e, err := strconv.ParseUint(x, 10, 64)
@@ -647,7 +764,7 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 	var q string
 	var args []any
 	if s.pg {
-		q = "SELECT xid::text, seq, " + s.cols() + " FROM log_entries WHERE (xid, seq) > (CAST(? AS xid8), ?) AND xid < (" + pgWatermark + ")"
+		q = "SELECT xid::text, seq, " + s.cols() + " FROM log_entries WHERE (xid, seq) > (CAST(? AS xid8), ?) AND xid < (SELECT log_entries_watermark())"
 		args = []any{strconv.FormatUint(after.Epoch, 10), after.Seq}
 	} else {
 		q = "SELECT '0', seq, " + selectCols + " FROM log_entries WHERE seq > ?"
@@ -731,18 +848,11 @@ func (s *Store) streamPgx(ctx context.Context, q string, args []any, yield func(
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var e logs.Entry
-			var level string
-			var md []byte
-			if err := rows.Scan(&e.ID, &e.TenantID, &e.CreatedAt, &level, &e.Source, &e.Message, &md); err != nil {
+			r, err := s.scanEntry(rows)
+			if err != nil {
 				return err
 			}
-			e.Level = logs.Level(level)
-			e.CreatedAt = e.CreatedAt.UTC()
-			if len(md) == 0 {
-				md = []byte("{}")
-			}
-			if !yield(logstore.RawEntry{Entry: e, Metadata: md}, nil) {
+			if !yield(r, nil) {
 				// Stop the query rather than read the rest; the connection
 				// is then unusable and must not go back to the pool.
 				stopped = true
