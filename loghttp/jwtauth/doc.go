@@ -12,12 +12,30 @@
 // permissions claim (an array of strings) and from the OAuth scope claim
 // (space-separated); both count.
 //
-// The JWKS is fetched on first use and cached. A token whose kid the cache
-// does not know triggers a refetch, at most one per
-// [Options.JWKSMinInterval]; cached keys older than [Options.JWKSRefresh] are
-// refetched on use, and kept when the refetch fails. Keys are never taken
-// from the token (jku, x5u and jwk headers are ignored); tokens with a crit
-// header are refused.
+// The JWKS is fetched on first use, with [Options.HTTPClient] and a
+// [DefaultJWKSTimeout] timeout, and cached. A token whose kid the cache does
+// not know triggers a refetch; cached keys older than [Options.JWKSRefresh]
+// are refetched on use, and kept when the refetch fails; no more than one
+// fetch happens per [Options.JWKSMinInterval], whatever the cause. Keys are
+// never taken from the token (jku, x5u and jwk headers are ignored); tokens
+// with a crit header are refused.
+//
+// Each key of the JWKS is parsed and validated by
+// github.com/MicahParks/jwkset (EC points on their curve, Ed25519 and RSA
+// parameters well formed, x5c certificates matching the key). The key of a
+// token is looked up through github.com/MicahParks/keyfunc/v3: it reads the
+// kid, refuses a key whose alg (when it has one) or use differs from the
+// token's, and gathers the keys of the token's algorithm when there is no
+// kid. The jwkset.Storage it reads is this package's: it holds the usable
+// keys of the last fetch and refetches on an unknown kid. This package also
+// adds what those libraries leave to their user: when to fetch (jwkset's
+// HTTP storage fetches in its constructor and from a goroutine of its own,
+// and makes a token with an unknown kid wait for its rate limiter), a JWKS
+// of at most 1 MiB and 100 keys, RSA keys of at least 2048 bits, and a key
+// of the token's type and curve (an ES256 token needs a P-256 key). Keys
+// whose use is not "sig" and keys of other types are skipped; malformed or
+// weak keys are skipped with a warning to [Options.Logger]; the others stay
+// usable.
 //
 // # Errors
 //

@@ -2,22 +2,24 @@ package jwtauth
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/ithbat/logs"
 )
@@ -29,45 +31,55 @@ const (
 	minRSABits   = 2048
 )
 
-// keySet is the cached JWKS.
+// keySet is the cached JWKS. Keys are parsed and validated by jwkset and
+// picked for a token by keyfunc; keySet is the jwkset.Storage keyfunc reads,
+// and decides when the JWKS is fetched: on first use, when the cached keys
+// are older than refresh, and when a token names a kid the cache does not
+// hold, never more than once per minInterval.
 type keySet struct {
-	url         string
-	client      *http.Client
-	refresh     time.Duration
-	minInterval time.Duration
-	log         *slog.Logger
+	*jwkset.MemoryJWKSet // the usable keys of the last successful fetch
+
+	url     string
+	client  *http.Client
+	refresh time.Duration
+	log     *slog.Logger
+	kf      keyfunc.Keyfunc
 
 	mu      sync.RWMutex
-	keys    []jwk
 	fetched time.Time // of the keys; zero before the first success
 
-	fetchMu     sync.Mutex // held during a fetch
-	lastAttempt time.Time  // guarded by fetchMu
+	fetchMu sync.Mutex    // held during a fetch
+	limit   *rate.Limiter // one fetch per minInterval
 }
 
-// jwk is one usable public key.
-type jwk struct {
-	kid string
-	alg string // "" when the JWK does not restrict it
-	key crypto.PublicKey
+func newKeySet(url string, client *http.Client, refresh, minInterval time.Duration, log *slog.Logger) (*keySet, error) {
+	s := &keySet{MemoryJWKSet: jwkset.NewMemoryStorage(), url: url, client: client, refresh: refresh, log: log,
+		limit: rate.NewLimiter(rate.Every(minInterval), 1)}
+	kf, err := keyfunc.New(keyfunc.Options{Storage: s, UseWhitelist: []jwkset.USE{jwkset.UseSig, ""}})
+	if err != nil {
+		return nil, fmt.Errorf("jwtauth: %w", err)
+	}
+	s.kf = kf
+	return s, nil
 }
 
-func (s *keySet) snapshot() ([]jwk, time.Time) {
+func (s *keySet) fetchedAt() time.Time {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.keys, s.fetched
+	return s.fetched
 }
 
-// lookup returns the keys that may verify a token of alg and kid ("" for a
-// token without kid: every key of the algorithm).
-func (s *keySet) lookup(ctx context.Context, kid, alg string) ([]crypto.PublicKey, error) {
-	keys, fetched := s.snapshot()
-	switch {
+// algKey carries the token's algorithm to KeyRead, which keyfunc calls
+// with the kid only.
+type algKey struct{}
+
+// key returns the key (or jwt.VerificationKeySet, for a token without kid)
+// that may verify t.
+func (s *keySet) key(ctx context.Context, t *jwt.Token) (any, error) {
+	switch fetched := s.fetchedAt(); {
 	case fetched.IsZero():
-		if err := s.fetch(ctx, fetched, false); err != nil {
-			if keys, fetched = s.snapshot(); fetched.IsZero() {
-				return nil, fmt.Errorf("jwtauth: signing keys unavailable: %w: %w", logs.ErrUnavailable, err)
-			}
+		if err := s.fetch(ctx, fetched, false); err != nil && s.fetchedAt().IsZero() {
+			return nil, fmt.Errorf("jwtauth: signing keys unavailable: %w: %w", logs.ErrUnavailable, err)
 		}
 	case time.Since(fetched) > s.refresh && s.fetchMu.TryLock():
 		s.fetchMu.Unlock()
@@ -75,19 +87,59 @@ func (s *keySet) lookup(ctx context.Context, kid, alg string) ([]crypto.PublicKe
 			s.log.Warn("jwtauth: JWKS refresh failed; keeping the cached keys", "url", s.url, "err", err)
 		}
 	}
-	keys, fetched = s.snapshot()
-	found := match(keys, kid, alg)
-	if len(found) == 0 && kid != "" {
-		// Perhaps the issuer rotated its keys: refetch, rate limited.
-		if err := s.fetch(ctx, fetched, false); err == nil {
-			keys, _ = s.snapshot()
-			found = match(keys, kid, alg)
+	alg := t.Method.Alg()
+	got, err := s.kf.KeyfuncCtx(context.WithValue(ctx, algKey{}, alg))(t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUnknownKey, err)
+	}
+	var keys []jwt.VerificationKey
+	if set, ok := got.(jwt.VerificationKeySet); ok {
+		keys = set.Keys
+	} else {
+		keys = []jwt.VerificationKey{got}
+	}
+	var found []jwt.VerificationKey
+	for _, k := range keys {
+		if fits(k, alg) {
+			found = append(found, k)
 		}
 	}
-	if len(found) == 0 {
+	switch len(found) {
+	case 0:
 		return nil, errUnknownKey
+	case 1:
+		return found[0], nil
 	}
-	return found, nil
+	return jwt.VerificationKeySet{Keys: found}, nil
+}
+
+// KeyRead returns the first key of kid that fits the algorithm in ctx
+// (a JWKS may hold keys of one kid and different types). When there is
+// none, the JWKS is refetched (rate limited): perhaps the issuer rotated
+// its keys.
+func (s *keySet) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error) {
+	alg, _ := ctx.Value(algKey{}).(string)
+	seen := s.fetchedAt()
+	if j, ok := s.find(ctx, kid, alg); ok {
+		return j, nil
+	}
+	if err := s.fetch(ctx, seen, false); err == nil {
+		if j, ok := s.find(ctx, kid, alg); ok {
+			return j, nil
+		}
+	}
+	return jwkset.JWK{}, fmt.Errorf("%w: kid %q", jwkset.ErrKeyNotFound, kid)
+}
+
+func (s *keySet) find(ctx context.Context, kid, alg string) (jwkset.JWK, bool) {
+	all, _ := s.KeyReadAll(ctx) // never fails
+	for _, j := range all {
+		m := j.Marshal()
+		if m.KID == kid && (alg == "" || (m.ALG == "" || m.ALG.String() == alg) && fits(j.Key(), alg)) {
+			return j, true
+		}
+	}
+	return jwkset.JWK{}, false
 }
 
 // errRateLimited refuses a fetch within minInterval of the last.
@@ -95,29 +147,33 @@ var errRateLimited = errors.New("jwtauth: JWKS fetched too recently")
 
 // fetch refetches the JWKS unless another fetch succeeded after seen (then
 // its keys are fresh enough) or one was attempted within minInterval. With
-// force, only the rate limit applies.
+// force, only the rate limit applies. Failures keep the cached keys.
 func (s *keySet) fetch(ctx context.Context, seen time.Time, force bool) error {
 	s.fetchMu.Lock()
 	defer s.fetchMu.Unlock()
-	if _, fetched := s.snapshot(); !force && fetched.After(seen) {
+	if !force && s.fetchedAt().After(seen) {
 		return nil
 	}
-	if !s.lastAttempt.IsZero() && time.Since(s.lastAttempt) < s.minInterval {
+	if !s.limit.Allow() {
 		return errRateLimited
 	}
-	s.lastAttempt = time.Now()
 	keys, err := s.download(ctx)
 	if err != nil {
 		return err
 	}
+	if err := s.KeyReplaceAll(ctx, keys); err != nil {
+		return fmt.Errorf("jwtauth: store JWKS: %w", err)
+	}
 	s.mu.Lock()
-	s.keys, s.fetched = keys, time.Now()
+	s.fetched = time.Now()
 	s.mu.Unlock()
 	return nil
 }
 
-// download fetches and parses the JWKS.
-func (s *keySet) download(ctx context.Context) ([]jwk, error) {
+// download fetches the JWKS and returns its usable signing keys. Keys of
+// other uses or types are skipped; keys that are malformed or too weak are
+// skipped with a warning.
+func (s *keySet) download(ctx context.Context) ([]jwkset.JWK, error) {
 	ctx, cancel := context.WithTimeout(ctx, DefaultJWKSTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
@@ -140,149 +196,65 @@ func (s *keySet) download(ctx context.Context) ([]jwk, error) {
 	if len(body) > maxJWKSBytes {
 		return nil, fmt.Errorf("jwtauth: JWKS is larger than %d bytes", maxJWKSBytes)
 	}
-	keys, err := parseJWKS(body)
-	for _, e := range errorsOf(err) {
-		s.log.Warn("jwtauth: JWKS key skipped", "url", s.url, "err", e)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("jwtauth: JWKS at %s holds no usable signing key: %w", s.url, err)
-	}
-	return keys, nil
-}
-
-func errorsOf(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-// rawJWK is a JSON Web Key as published (RFC 7517, 7518, 8037).
-type rawJWK struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	Crv string `json:"crv"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-}
-
-// parseJWKS returns the usable signing keys of a JWKS document. Keys of
-// other uses or unknown types are skipped; keys that are malformed or too
-// weak are skipped and reported in the error (joined), which is not nil
-// only then, or when the document itself is malformed.
-func parseJWKS(data []byte) ([]jwk, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
+	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("jwtauth: JWKS is not a JSON key set: %w", err)
 	}
 	if len(doc.Keys) > maxJWKSKeys {
 		return nil, fmt.Errorf("jwtauth: JWKS holds %d keys; at most %d are read", len(doc.Keys), maxJWKSKeys)
 	}
-	var keys []jwk
-	var errs []error
+	var keys []jwkset.JWK
 	for i, raw := range doc.Keys {
-		var r rawJWK
-		if err := json.Unmarshal(raw, &r); err != nil {
-			errs = append(errs, fmt.Errorf("key %d: %w", i, err))
+		var m jwkset.JWKMarshal
+		if err := json.Unmarshal(raw, &m); err != nil {
+			s.log.Warn("jwtauth: JWKS key skipped", "url", s.url, "key", i, "err", err)
 			continue
 		}
-		if r.Use != "" && r.Use != "sig" {
+		if m.USE != "" && m.USE != jwkset.UseSig {
 			continue
 		}
-		key, err := r.publicKey()
+		if m.KTY != jwkset.KtyRSA && m.KTY != jwkset.KtyEC && m.KTY != jwkset.KtyOKP {
+			continue
+		}
+		// Public keys only: private members ("d", ...) are ignored.
+		j, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+		if err == nil {
+			err = usable(j.Key())
+		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("key %d (kid %q): %w", i, r.Kid, err))
+			s.log.Warn("jwtauth: JWKS key skipped", "url", s.url, "key", i, "kid", m.KID, "err", err)
 			continue
 		}
-		if key != nil {
-			keys = append(keys, jwk{kid: r.Kid, alg: r.Alg, key: key})
-		}
+		keys = append(keys, j)
 	}
-	return keys, errors.Join(errs...)
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("jwtauth: JWKS at %s holds no usable signing key", s.url)
+	}
+	return keys, nil
 }
 
-// publicKey decodes the key; nil, nil for a type this package does not use.
-func (r *rawJWK) publicKey() (crypto.PublicKey, error) {
-	switch r.Kty {
-	case "RSA":
-		n, err1 := b64(r.N)
-		e, err2 := b64(r.E)
-		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
-			return nil, errors.New("malformed RSA key")
+// usable checks what jwkset does not: RSA keys have at least minRSABits
+// and an odd exponent, and the key is of a type that signs.
+func usable(key any) error {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < minRSABits {
+			return fmt.Errorf("RSA key of %d bits; at least %d are required", k.N.BitLen(), minRSABits)
 		}
-		exp := new(big.Int).SetBytes(e)
-		if !exp.IsInt64() || exp.Int64() < 3 || exp.Int64() > 1<<31-1 || exp.Bit(0) == 0 {
-			return nil, errors.New("RSA exponent out of range")
+		if k.E < 3 || k.E%2 == 0 {
+			return errors.New("RSA exponent out of range")
 		}
-		key := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp.Int64())}
-		if key.N.BitLen() < minRSABits {
-			return nil, fmt.Errorf("RSA key of %d bits; at least %d are required", key.N.BitLen(), minRSABits)
-		}
-		return key, nil
-	case "EC":
-		var curve elliptic.Curve
-		var size int
-		switch r.Crv {
-		case "P-256":
-			curve, size = elliptic.P256(), 32
-		case "P-384":
-			curve, size = elliptic.P384(), 48
-		case "P-521":
-			curve, size = elliptic.P521(), 66
-		default:
-			return nil, fmt.Errorf("unsupported EC curve %q", r.Crv)
-		}
-		x, err1 := b64(r.X)
-		y, err2 := b64(r.Y)
-		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
-			return nil, errors.New("malformed EC key")
-		}
-		point := append(append([]byte{4}, x...), y...)
-		key, err := ecdsa.ParseUncompressedPublicKey(curve, point)
-		if err != nil {
-			return nil, fmt.Errorf("EC key: %w", err)
-		}
-		return key, nil
-	case "OKP":
-		if r.Crv != "Ed25519" {
-			return nil, nil
-		}
-		x, err := b64(r.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, errors.New("malformed Ed25519 key")
-		}
-		return ed25519.PublicKey(x), nil
+	case *ecdsa.PublicKey, ed25519.PublicKey:
+	default:
+		return fmt.Errorf("%T is not a signing key", key)
 	}
-	return nil, nil
-}
-
-func b64(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-}
-
-// match returns the keys that fit a token's alg and kid.
-func match(keys []jwk, kid, alg string) []crypto.PublicKey {
-	var out []crypto.PublicKey
-	for _, k := range keys {
-		if kid != "" && k.kid != kid || k.alg != "" && k.alg != alg || !fits(k.key, alg) {
-			continue
-		}
-		out = append(out, k.key)
-	}
-	return out
+	return nil
 }
 
 // fits reports whether key is of the type and curve that alg needs.
-func fits(key crypto.PublicKey, alg string) bool {
+func fits(key any, alg string) bool {
 	switch k := key.(type) {
 	case *rsa.PublicKey:
 		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")

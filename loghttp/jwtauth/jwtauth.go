@@ -126,7 +126,9 @@ func New(opts *Options) (*Verifier, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("jwtauth: JWKS URL %q: must be an http or https URL", o.JWKSURL)
 		}
-		v.jwks = &keySet{url: o.JWKSURL, client: o.HTTPClient, refresh: o.JWKSRefresh, minInterval: o.JWKSMinInterval, log: v.log}
+		if v.jwks, err = newKeySet(o.JWKSURL, o.HTTPClient, o.JWKSRefresh, o.JWKSMinInterval, v.log); err != nil {
+			return nil, err
+		}
 		algs = append(algs, publicAlgs...)
 	}
 	popts := []jwt.ParserOption{
@@ -274,24 +276,12 @@ func (v *Verifier) keyfunc(ctx context.Context) jwt.Keyfunc {
 		if contains(hmacAlgs, alg) {
 			return v.opts.Secret, nil // only reachable with a secret: WithValidMethods
 		}
-		kid := ""
 		if k, ok := t.Header["kid"]; ok {
-			if kid, ok = k.(string); !ok {
+			if _, ok := k.(string); !ok {
 				return nil, errBadKid
 			}
 		}
-		keys, err := v.jwks.lookup(ctx, kid, alg)
-		if err != nil {
-			return nil, err
-		}
-		if len(keys) == 1 {
-			return keys[0], nil
-		}
-		set := jwt.VerificationKeySet{Keys: make([]jwt.VerificationKey, len(keys))}
-		for i, k := range keys {
-			set.Keys[i] = k
-		}
-		return set, nil
+		return v.jwks.key(ctx, t)
 	}
 }
 

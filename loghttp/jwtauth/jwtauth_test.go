@@ -584,3 +584,94 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+func TestJWKSLimits(t *testing.T) {
+	k := testKeys(t)
+	tok := sign(t, jwt.SigningMethodES256, k.p256, "a", claims())
+	many := func(n int) []map[string]string {
+		keys := []map[string]string{pubJWK("a", k.p256, nil)}
+		for i := 1; i < n; i++ {
+			keys = append(keys, pubJWK(fmt.Sprint("ed", i), k.ed, nil))
+		}
+		return keys
+	}
+	t.Run("100 keys are read", func(t *testing.T) {
+		v := verifier(t, jwtauth.Options{JWKSURL: newJWKSServer(t, many(100)...).URL})
+		_, err := v.Verify(t.Context(), tok)
+		require.NoError(t, err)
+	})
+	t.Run("101 keys are refused", func(t *testing.T) {
+		v := verifier(t, jwtauth.Options{JWKSURL: newJWKSServer(t, many(101)...).URL})
+		_, err := v.Verify(t.Context(), tok)
+		require.ErrorIs(t, err, logs.ErrUnavailable)
+	})
+	t.Run("more than 1 MiB is refused", func(t *testing.T) {
+		srv := newJWKSServer(t, pubJWK("a", k.p256, map[string]string{"x-padding": strings.Repeat("a", 1<<20)}))
+		v := verifier(t, jwtauth.Options{JWKSURL: srv.URL})
+		_, err := v.Verify(t.Context(), tok)
+		require.ErrorIs(t, err, logs.ErrUnavailable)
+	})
+}
+
+// countingTransport counts the requests of a client.
+type countingTransport struct{ n atomic.Int64 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestJWKSHTTPClient(t *testing.T) {
+	k := testKeys(t)
+	srv := newJWKSServer(t, pubJWK("a", k.p256, nil))
+	tr := &countingTransport{}
+	v := verifier(t, jwtauth.Options{JWKSURL: srv.URL, HTTPClient: &http.Client{Transport: tr}})
+	_, err := v.Verify(t.Context(), sign(t, jwt.SigningMethodES256, k.p256, "a", claims()))
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, tr.n.Load(), "the JWKS is fetched with the given client")
+}
+
+func TestJWKSKeys(t *testing.T) {
+	k := testKeys(t)
+	offCurve := pubJWK("bad", k.p256, nil)
+	offCurve["y"] = offCurve["x"]
+	srv := newJWKSServer(t,
+		offCurve,
+		map[string]string{"kty": "RSA", "kid": "garbage", "n": "!!", "e": "AQAB"},
+		pubJWK("even", k.rsa1, map[string]string{"e": base64.RawURLEncoding.EncodeToString([]byte{2})}),
+		pubJWK("same", k.rsa1, nil), // two keys of one kid, of different types
+		pubJWK("same", k.p256, nil),
+		pubJWK("ok", k.ed, nil),
+	)
+	v := verifier(t, jwtauth.Options{JWKSURL: srv.URL, JWKSMinInterval: time.Nanosecond})
+	for _, tt := range []struct {
+		name   string
+		token  string
+		reason string
+	}{
+		{"malformed keys do not spoil the others", sign(t, jwt.SigningMethodEdDSA, k.ed, "ok", claims()), ""},
+		{"RS256 under a shared kid", sign(t, jwt.SigningMethodRS256, k.rsa1, "same", claims()), ""},
+		{"ES256 under a shared kid", sign(t, jwt.SigningMethodES256, k.p256, "same", claims()), ""},
+		{"EC point off the curve is skipped", sign(t, jwt.SigningMethodES256, k.p256, "bad", claims()), "unknown signing key"},
+		{"RSA key with bad encoding is skipped", sign(t, jwt.SigningMethodRS256, k.rsa1, "garbage", claims()), "unknown signing key"},
+		{"RSA key with an even exponent is skipped", sign(t, jwt.SigningMethodRS256, k.rsa1, "even", claims()), "unknown signing key"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Verify(t.Context(), tt.token)
+			if tt.reason == "" {
+				require.NoError(t, err)
+				return
+			}
+			requireRefused(t, err, tt.reason)
+		})
+	}
+}
+
+func TestRefreshRateLimited(t *testing.T) {
+	k := testKeys(t)
+	srv := newJWKSServer(t, pubJWK("a", k.p256, nil))
+	v := verifier(t, jwtauth.Options{JWKSURL: srv.URL, JWKSMinInterval: time.Hour})
+	require.NoError(t, v.Refresh(t.Context()))
+	require.Error(t, v.Refresh(t.Context()), "Refresh obeys JWKSMinInterval")
+	assert.EqualValues(t, 1, srv.fetches.Load())
+}
