@@ -29,6 +29,13 @@ type Harness struct {
 	// Exec runs a raw SQL statement against the store's database, for the
 	// immutability checks. It must return the database's error.
 	Exec func(ctx context.Context, query string) error
+	// Dialect is "pg" or "sqlite": the statements of the immutability
+	// checks that only one database has. Empty: only the common ones.
+	Dialect string
+	// Jobs and Tickets are the store's other interfaces (nil: not
+	// tested).
+	Jobs    logstore.ExportJobs
+	Tickets logstore.TicketLedger
 }
 
 // Run runs the conformance suite. newHarness must return a store on an
@@ -46,6 +53,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"PagingOverEqualTimestamps", testPaging},
 		{"TenantIsolation", testTenantIsolation},
 		{"IdempotentRetry", testIdempotentRetry},
+		{"ConcurrentRetries", testConcurrentRetries},
+		{"ConflictingRetry", testConflictingRetry},
 		{"Immutable", testImmutable},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"ScanAndSnapshot", testScanSnapshot},
@@ -53,6 +62,9 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"Watch", testWatch},
 		{"Purge", testPurge},
 		{"MetadataRoundTrip", testMetadata},
+		{"ExportJobs", testExportJobs},
+		{"ExportJobClaims", testExportJobClaims},
+		{"TicketLedger", testTicketLedger},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -396,11 +408,33 @@ func testIdempotentRetry(t *testing.T, h Harness) {
 }
 
 func testImmutable(t *testing.T, h Harness) {
-	appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "keep me", base))
-	for _, q := range []string{
+	kept := appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "keep me", base))
+	statements := []string{
 		"UPDATE log_entries SET message = 'changed'",
 		"DELETE FROM log_entries",
-	} {
+	}
+	switch h.Dialect {
+	case "sqlite":
+		row := fmt.Sprintf(`(SELECT seq, tenant_id, id, created_at, level, source, 'changed', 'changed', metadata FROM log_entries WHERE id = '%s')`, kept[0].ID)
+		statements = append(statements,
+			"REPLACE INTO log_entries (seq, tenant_id, id, created_at, level, source, message, message_fold, metadata) SELECT * FROM "+row,
+			"INSERT OR REPLACE INTO log_entries (seq, tenant_id, id, created_at, level, source, message, message_fold, metadata) SELECT * FROM "+row,
+			fmt.Sprintf(`INSERT OR REPLACE INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata)
+				VALUES ('t1', '%s', 0, 'info', 's', 'changed', 'changed', '{}')`, kept[0].ID),
+			fmt.Sprintf(`INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata)
+				VALUES ('t1', '%s', 0, 'info', 's', 'changed', 'changed', '{}') ON CONFLICT (tenant_id, id) DO UPDATE SET message = 'changed'`, kept[0].ID),
+		)
+	case "pg":
+		statements = append(statements,
+			"TRUNCATE log_entries",
+			fmt.Sprintf(`INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata)
+				SELECT tenant_id, id, created_at, level, source, 'changed', 'changed', metadata FROM log_entries WHERE id = '%s'
+				ON CONFLICT (tenant_id, id, created_at) DO UPDATE SET message = 'changed'`, kept[0].ID),
+			fmt.Sprintf(`MERGE INTO log_entries l USING (SELECT '%s'::uuid AS id) s ON l.id = s.id
+				WHEN MATCHED THEN UPDATE SET message = 'changed'`, kept[0].ID),
+		)
+	}
+	for _, q := range statements {
 		err := h.Exec(ctx(t), q)
 		require.Error(t, err, q)
 		assert.Contains(t, err.Error(), "immutable")
@@ -625,4 +659,275 @@ func testMetadata(t *testing.T, h Harness) {
 		}
 		assert.Equal(t, want, string(r.Metadata), "raw metadata is the compact JSON encoding/json writes")
 	}
+}
+
+// testConcurrentRetries: the same batch sent again and again, concurrently,
+// with ids the writer gave (not UUIDv7, no createdAt, so the store cannot
+// tell a retry by its time): each id is stored once.
+func testConcurrentRetries(t *testing.T, h Harness) {
+	const rounds, writers = 20, 4
+	for r := 0; r < rounds; r++ {
+		batch := []logs.Entry{
+			{ID: uuid.NewString(), Level: logs.LevelInfo, Source: "i", Message: fmt.Sprintf("round %d", r)},
+			{ID: uuid.NewString(), Level: logs.LevelWarn, Source: "i", Message: "second", Metadata: map[string]any{"r": r}},
+		}
+		var wg sync.WaitGroup
+		results := make([][]logs.Entry, writers)
+		errs := make([]error, writers)
+		for w := range writers {
+			wg.Go(func() { results[w], errs[w] = h.Store.Append(context.Background(), "t1", batch) })
+		}
+		wg.Wait()
+		for w := range writers {
+			require.NoError(t, errs[w], "round %d writer %d", r, w)
+			assert.Equal(t, ids(batch), ids(results[w]), "every retry answers the same ids")
+			assert.True(t, results[w][0].CreatedAt.Equal(results[0][0].CreatedAt), "and the stored time")
+		}
+	}
+	got := all(t, h.Store, "t1", logquery.Filter{})
+	assert.Len(t, got, 2*rounds, "every id once")
+	seen := map[string]bool{}
+	for _, e := range got {
+		assert.False(t, seen[e.ID], "id %s stored twice", e.ID)
+		seen[e.ID] = true
+	}
+}
+
+// testConflictingRetry: an id sent again with other content is refused,
+// naming the entry, and the batch stores nothing; an identical retry is
+// accepted and answers the stored entries.
+func testConflictingRetry(t *testing.T, h Harness) {
+	id := uuid.NewString()
+	first := appendAll(t, h.Store, "t1", logs.Entry{ID: id, Level: logs.LevelInfo, Source: "s", Message: "original", Metadata: map[string]any{"a": 1}})
+	other := logs.Entry{Level: logs.LevelInfo, Source: "s", Message: "new entry"}
+	for _, c := range []struct {
+		name   string
+		change func(e *logs.Entry)
+	}{
+		{"message", func(e *logs.Entry) { e.Message = "changed" }},
+		{"level", func(e *logs.Entry) { e.Level = logs.LevelError }},
+		{"source", func(e *logs.Entry) { e.Source = "other" }},
+		{"metadata", func(e *logs.Entry) { e.Metadata = map[string]any{"a": 2} }},
+		{"createdAt", func(e *logs.Entry) { e.CreatedAt = base }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := logs.Entry{ID: id, Level: logs.LevelInfo, Source: "s", Message: "original", Metadata: map[string]any{"a": 1}}
+			c.change(&e)
+			_, err := h.Store.Append(ctx(t), "t1", []logs.Entry{other, e})
+			require.ErrorIs(t, err, logs.ErrConflict)
+			assert.Equal(t, "logs[1].id", logs.FieldOf(err))
+		})
+	}
+	// Within one batch, too.
+	_, err := h.Store.Append(ctx(t), "t1", []logs.Entry{
+		{ID: "0b6f2a4e-8c1d-4c5e-9f3a-2d1e0c9b8a7f", Level: logs.LevelInfo, Source: "s", Message: "a"},
+		{ID: "0B6F2A4E-8C1D-4C5E-9F3A-2D1E0C9B8A7F", Level: logs.LevelInfo, Source: "s", Message: "b"},
+	})
+	require.ErrorIs(t, err, logs.ErrConflict)
+	assert.Equal(t, "logs[1].id", logs.FieldOf(err))
+	page, err := h.Store.Query(ctx(t), "t1", logquery.Filter{})
+	require.NoError(t, err)
+	assert.Equal(t, ids(first), ids(page.Entries), "refused batches store nothing")
+
+	// An identical retry, without the createdAt the store gave it, is the stored entry.
+	again, err := h.Store.Append(ctx(t), "t1", []logs.Entry{{ID: strings.ToUpper(id), Level: logs.LevelInfo, Source: "s", Message: "original", Metadata: map[string]any{"a": 1}}})
+	require.NoError(t, err)
+	require.Len(t, again, 1)
+	assert.Equal(t, id, again[0].ID)
+	assert.True(t, first[0].CreatedAt.Equal(again[0].CreatedAt), "the stored time")
+	assert.JSONEq(t, `{"a":1}`, mustJSON(t, again[0].Metadata))
+}
+
+// job returns a fresh export job of tenant.
+func job(tenant string, created time.Time) logstore.ExportJob {
+	f, err := logquery.New().Level(logs.LevelError).Search("login").Since(base).Build()
+	if err != nil {
+		panic(err)
+	}
+	f.Page, f.Limit = 0, 0
+	id := "exp-" + uuid.NewString()
+	return logstore.ExportJob{
+		ID: id, TenantID: tenant, Format: "csv", Filter: f, Snapshot: "snap", Status: logstore.JobProcessing,
+		EstimatedRecords: 42, BlobKey: "tenants/" + tenant + "/logs/" + id + ".csv",
+		CreatedAt: created, DeadlineAt: created.Add(15 * time.Minute),
+	}
+}
+
+func testExportJobs(t *testing.T, h Harness) {
+	if h.Jobs == nil {
+		t.Skip("the store keeps no export jobs")
+	}
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	j := job("t1", now)
+	require.NoError(t, h.Jobs.InsertExportJob(c, j))
+	assert.ErrorIs(t, h.Jobs.InsertExportJob(c, j), logs.ErrConflict, "an id is unique")
+
+	got, err := h.Jobs.ExportJob(c, "t1", j.ID)
+	require.NoError(t, err)
+	assert.Equal(t, j.Filter.Raw(), got.Filter.Raw())
+	got.Filter = j.Filter
+	assert.Equal(t, j, got, "a job reads back as stored")
+	_, err = h.Jobs.ExportJob(c, "t2", j.ID)
+	assert.ErrorIs(t, err, logs.ErrNotFound, "another tenant's job is not found")
+	_, err = h.Jobs.ExportJob(c, "t1", "exp-"+uuid.NewString())
+	assert.ErrorIs(t, err, logs.ErrNotFound)
+	n, err := h.Jobs.CountExportJobs(c, "t1", logstore.JobProcessing)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+
+	// Claim, renew, complete.
+	claimed, err := h.Jobs.ClaimExportJob(c, "w1", now, now.Add(time.Minute), 3)
+	require.NoError(t, err)
+	require.NotNil(t, claimed)
+	assert.Equal(t, j.ID, claimed.ID)
+	assert.Equal(t, 1, claimed.Attempts)
+	assert.Equal(t, "w1", claimed.LeaseOwner)
+	none, err := h.Jobs.ClaimExportJob(c, "w2", now, now.Add(time.Minute), 3)
+	require.NoError(t, err)
+	assert.Nil(t, none, "a leased job is not claimed again")
+	ok, err := h.Jobs.RenewExportJob(c, j.ID, "w2", now.Add(2*time.Minute))
+	require.NoError(t, err)
+	assert.False(t, ok, "only the owner renews")
+	ok, err = h.Jobs.RenewExportJob(c, j.ID, "w1", now.Add(2*time.Minute))
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = h.Jobs.CompleteExportJob(c, j.ID, "w1", 41, now, now.Add(24*time.Hour))
+	require.NoError(t, err)
+	assert.True(t, ok)
+	got, err = h.Jobs.ExportJob(c, "t1", j.ID)
+	require.NoError(t, err)
+	assert.Equal(t, logstore.JobReady, got.Status)
+	assert.EqualValues(t, 41, got.Records)
+	assert.Empty(t, got.LeaseOwner)
+	assert.True(t, got.FileExpiresAt.Equal(now.Add(24*time.Hour)))
+	ok, err = h.Jobs.FailExportJob(c, j.ID, "w1", "late", now)
+	require.NoError(t, err)
+	assert.False(t, ok, "a finished job stays finished")
+
+	// Files due, expiry, forgetting.
+	due, err := h.Jobs.DueExportFiles(c, now.Add(23*time.Hour), 10)
+	require.NoError(t, err)
+	assert.Empty(t, due)
+	due, err = h.Jobs.DueExportFiles(c, now.Add(25*time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.NoError(t, h.Jobs.ExpireExportJob(c, j.ID))
+	got, err = h.Jobs.ExportJob(c, "t1", j.ID)
+	require.NoError(t, err)
+	assert.Equal(t, logstore.JobExpired, got.Status)
+	deleted, err := h.Jobs.DeleteExportJobs(c, now.Add(24*time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, deleted, "kept until its file expired before the cutoff")
+	deleted, err = h.Jobs.DeleteExportJobs(c, now.Add(25*time.Hour))
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, deleted)
+	_, err = h.Jobs.ExportJob(c, "t1", j.ID)
+	assert.ErrorIs(t, err, logs.ErrNotFound)
+}
+
+func testExportJobClaims(t *testing.T, h Harness) {
+	if h.Jobs == nil {
+		t.Skip("the store keeps no export jobs")
+	}
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	// Many jobs, many concurrent claimers: each job to one of them, oldest first.
+	var inserted []string
+	for i := range 12 {
+		j := job(fmt.Sprintf("t%d", i%3), now.Add(time.Duration(i)*time.Millisecond))
+		require.NoError(t, h.Jobs.InsertExportJob(c, j))
+		inserted = append(inserted, j.ID)
+	}
+	var mu sync.Mutex
+	var claimed []string
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for {
+				j, err := h.Jobs.ClaimExportJob(context.Background(), fmt.Sprintf("w%d", w), now.Add(time.Second), now.Add(time.Minute), 3)
+				if !assert.NoError(t, err) || j == nil {
+					return
+				}
+				mu.Lock()
+				claimed = append(claimed, j.ID)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	assert.ElementsMatch(t, inserted, claimed, "every job claimed once")
+
+	// Release: not counted at shutdown, counted on failure; notBefore holds it back.
+	j := job("t1", now.Add(-time.Hour))
+	j.DeadlineAt = now.Add(time.Hour)
+	require.NoError(t, h.Jobs.InsertExportJob(c, j))
+	cl, err := h.Jobs.ClaimExportJob(c, "w", now, now.Add(time.Minute), 3)
+	require.NoError(t, err)
+	require.Equal(t, j.ID, cl.ID, "the oldest first")
+	ok, err := h.Jobs.ReleaseExportJob(c, j.ID, "w", "", time.Time{}, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	cl, err = h.Jobs.ClaimExportJob(c, "w", now, now.Add(time.Minute), 3)
+	require.NoError(t, err)
+	require.Equal(t, j.ID, cl.ID)
+	assert.Equal(t, 1, cl.Attempts, "a shutdown does not count the attempt")
+	ok, err = h.Jobs.ReleaseExportJob(c, j.ID, "w", "the store was unavailable", now.Add(10*time.Second), true)
+	require.NoError(t, err)
+	require.True(t, ok)
+	cl, err = h.Jobs.ClaimExportJob(c, "w", now.Add(5*time.Second), now.Add(time.Minute), 3)
+	require.NoError(t, err)
+	assert.Nil(t, cl, "not before notBefore")
+	cl, err = h.Jobs.ClaimExportJob(c, "w", now.Add(11*time.Second), now.Add(time.Minute), 3)
+	require.NoError(t, err)
+	require.NotNil(t, cl)
+	assert.Equal(t, 2, cl.Attempts)
+	assert.Equal(t, "the store was unavailable", cl.Reason)
+
+	// Abandoned: out of attempts (lease expired) or past the deadline.
+	failed, err := h.Jobs.FailAbandonedExportJobs(c, now.Add(2*time.Minute), 2, "deadline", "attempts")
+	require.NoError(t, err)
+	require.Len(t, failed, 1, "the job out of attempts, once its lease expired")
+	assert.Equal(t, j.ID, failed[0].ID)
+	assert.Equal(t, logstore.JobFailed, failed[0].Status)
+	assert.Equal(t, "attempts", failed[0].Reason)
+	late := job("t1", now.Add(-2*time.Hour))
+	late.DeadlineAt = now
+	require.NoError(t, h.Jobs.InsertExportJob(c, late))
+	failed, err = h.Jobs.FailAbandonedExportJobs(c, now.Add(time.Hour), 3, "deadline", "attempts")
+	require.NoError(t, err)
+	var reasons []string
+	for _, f := range failed {
+		if f.ID == late.ID {
+			reasons = append(reasons, f.Reason)
+		}
+	}
+	assert.Equal(t, []string{"deadline"}, reasons)
+}
+
+func testTicketLedger(t *testing.T, h Harness) {
+	if h.Tickets == nil {
+		t.Skip("the store keeps no tickets")
+	}
+	c := ctx(t)
+	exp := time.Now().Add(time.Minute)
+	require.NoError(t, h.Tickets.SpendTicket(c, "ticket-1", exp))
+	assert.ErrorIs(t, h.Tickets.SpendTicket(c, "ticket-1", exp), logstore.ErrSpent)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 8 {
+		wg.Go(func() {
+			err := h.Tickets.SpendTicket(context.Background(), "ticket-2", exp)
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+				return
+			}
+			assert.ErrorIs(t, err, logstore.ErrSpent)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, wins, "of concurrent spends one succeeds")
 }
