@@ -95,3 +95,50 @@ func URL(tb testing.TB, backend string) string {
 	}
 	panic(fmt.Sprintf("testdb: unknown backend %q", backend))
 }
+
+// PostgresRole creates a login role with no privileges (a serving role
+// that a migration grants what it needs) and returns dbURL (a database
+// made by Postgres) with that role as its user. The role is dropped when tb
+// ends, with its privileges in that database.
+func PostgresRole(tb testing.TB, dbURL string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	defer admin.Close(context.Background())
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	role := "logs_app_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
+		tb.Fatalf("testdb: create role: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, step := range []struct{ url, sql string }{
+			{dbURL, "DROP OWNED BY " + role},
+			{AdminURL(), "DROP ROLE IF EXISTS " + role},
+		} {
+			c, err := pgx.Connect(ctx, step.url)
+			if err != nil {
+				tb.Errorf("testdb: drop role %s: %v", role, err)
+				return
+			}
+			_, err = c.Exec(ctx, step.sql)
+			_ = c.Close(context.Background())
+			if err != nil {
+				tb.Errorf("testdb: drop role %s: %v", role, err)
+				return
+			}
+		}
+	})
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	u.User = url.User(role)
+	return u.String()
+}

@@ -98,6 +98,7 @@ func migrateLogEntries(d dialectInfo) []string {
 			`CREATE TRIGGER IF NOT EXISTS log_entries_no_replace BEFORE INSERT ON log_entries
 				WHEN EXISTS (SELECT 1 FROM log_entries WHERE (tenant_id = NEW.tenant_id AND id = NEW.id) OR seq = NEW.seq)
 				BEGIN SELECT RAISE(ABORT, 'log entries are immutable: REPLACE refused'); END`,
+			`DROP TABLE IF EXISTS log_schema_migrations`, // the bookkeeping before bun/migrate
 		}
 	}
 	return []string{
