@@ -13,21 +13,22 @@ import (
 // Config is the configuration of logsd. Each field is one line of
 // Config.settings: a flag and its LOGSD_* twin.
 type Config struct {
-	Addr            string
-	DataDir         string
-	DatabaseURL     string
-	BlobURL         string
-	PublicURL       string
-	JWTSecret       string
-	JWKSURL         string
-	JWTIssuer       string
-	JWTAudience     string
-	ShutdownTimeout time.Duration
-	Retention       time.Duration // 0: DefaultRetention; negative: keep forever
-	ExportWorkers   int
-	ExportLease     time.Duration
-	ExportRetention time.Duration
-	ExportSecret    string
+	Addr             string
+	DataDir          string
+	DatabaseURL      string
+	AdminDatabaseURL string
+	BlobURL          string
+	PublicURL        string
+	JWTSecret        string
+	JWKSURL          string
+	JWTIssuer        string
+	JWTAudience      string
+	ShutdownTimeout  time.Duration
+	Retention        time.Duration // 0: the library's default; negative: keep forever
+	ExportWorkers    int
+	ExportLease      time.Duration
+	ExportRetention  time.Duration
+	ExportSecret     string
 
 	StreamKey          string
 	StreamMax          int
@@ -39,10 +40,14 @@ type Config struct {
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
-// upper case with - as _ (data-dir: LOGSD_DATA_DIR).
+// upper case with - as _ (data-dir: LOGSD_DATA_DIR). ptr is a *string,
+// *int or *time.Duration (a flag of the standard library's type), or a
+// flag.Value. def is the default as the flag would read it; "" leaves the
+// zero value, which for numbers means the library's default, named in
+// usage.
 type setting struct {
 	name  string
-	value flag.Value
+	ptr   any
 	def   string
 	usage string
 }
@@ -51,28 +56,29 @@ type setting struct {
 // Config and a line here.
 func (c *Config) settings() []setting {
 	return []setting{
-		{"addr", str(&c.Addr), "127.0.0.1:8080", "address to listen on, host:port"},
-		{"data-dir", str(&c.DataDir), "./logsd-data", "folder of the embedded defaults: SQLite database, exports, generated JWT secret"},
-		{"database-url", str(&c.DatabaseURL), "", "postgres://... for PostgreSQL, or sqlite:///path.db (default: SQLite file logs.db in the data folder)"},
-		{"blob-url", str(&c.BlobURL), "", "bucket for exports: file:///..., s3://..., gs://..., azblob://... (default: file:// folder exports in the data folder)"},
-		{"public-url", str(&c.PublicURL), "", "how clients reach this server, for links it hands out (default: http:// and the listening address)"},
-		{"jwt-secret", str(&c.JWTSecret), "", "HS256 secret that tokens are signed with, at least 32 bytes (default: generated once into the data folder, file jwt-secret)"},
-		{"jwks-url", str(&c.JWKSURL), "", "JWKS of an identity provider: RS/PS/ES/EdDSA tokens are verified with its keys"},
-		{"jwt-issuer", str(&c.JWTIssuer), "", "when set, tokens must carry this iss claim (and logsd token sets it)"},
-		{"jwt-audience", str(&c.JWTAudience), "", "when set, tokens must carry this aud claim (and logsd token sets it)"},
-		{"shutdown-timeout", dur(&c.ShutdownTimeout), "10s", "how long a graceful shutdown waits for requests in flight"},
+		{"addr", &c.Addr, "127.0.0.1:8080", "address to listen on, host:port"},
+		{"data-dir", &c.DataDir, "./logsd-data", "folder of the embedded defaults: SQLite database, exports, generated JWT secret"},
+		{"database-url", &c.DatabaseURL, "", "postgres://... for PostgreSQL, or sqlite:///path.db (default: SQLite file logs.db in the data folder)"},
+		{"admin-database-url", &c.AdminDatabaseURL, "", "PostgreSQL URL of the role that owns the schema: migrations and the retention purge run with it, and the database URL may then be a role that can only insert and read entries (default: the database URL does both)"},
+		{"blob-url", &c.BlobURL, "", "bucket for exports: file:///..., s3://..., gs://..., azblob://... (default: file:// folder exports in the data folder)"},
+		{"public-url", &c.PublicURL, "", "how clients reach this server, for links it hands out (default: http:// and the listening address)"},
+		{"jwt-secret", &c.JWTSecret, "", "HS256 secret that tokens are signed with, at least 32 bytes (default: generated once into the data folder, file jwt-secret)"},
+		{"jwks-url", &c.JWKSURL, "", "JWKS of an identity provider: RS/PS/ES/EdDSA tokens are verified with its keys"},
+		{"jwt-issuer", &c.JWTIssuer, "", "when set, tokens must carry this iss claim (and logsd token sets it)"},
+		{"jwt-audience", &c.JWTAudience, "", "when set, tokens must carry this aud claim (and logsd token sets it)"},
+		{"shutdown-timeout", &c.ShutdownTimeout, "10s", "how long a graceful shutdown waits for requests in flight"},
 		{"retention", retentionValue{&c.Retention}, "", "how long log entries are kept, or off (default 2160h: 90 days); checked hourly"},
-		{"export-workers", optInt{&c.ExportWorkers}, "", "export jobs this process runs at once (default 2)"},
-		{"export-lease", optDur{&c.ExportLease}, "", "how long a job stays with a worker that stopped answering before another takes it up (default 30s)"},
-		{"export-retention", optDur{&c.ExportRetention}, "", "how long export files are kept; then the job reports expired (default 24h)"},
-		{"export-secret", str(&c.ExportSecret), "", "HMAC secret of download URLs for file:// buckets, at least 16 bytes, the same on every replica (default: the JWT secret)"},
-		{"stream-key", str(&c.StreamKey), "", "secret that seals stream event ids and tickets, at least 16 bytes, the same on every replica (default: derived from the JWT secret)"},
-		{"stream-max", optInt{&c.StreamMax}, "", "concurrent live streams of this process (default 2000)"},
-		{"stream-max-per-tenant", optInt{&c.StreamMaxPerTenant}, "", "concurrent live streams of one tenant on this process (default 100)"},
-		{"stream-max-duration", optDur{&c.StreamMaxDuration}, "", "a live stream ends after this long with event: end; the client resumes by its last event id (default 1h)"},
-		{"stream-heartbeat", optDur{&c.StreamHeartbeat}, "", "a silent live stream gets a comment this often (default 15s)"},
-		{"stream-poll", optDur{&c.StreamPoll}, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
-		{"stream-ticket-ttl", optDur{&c.StreamTicketTTL}, "", "how long a stream ticket may wait to be used (default 1m)"},
+		{"export-workers", &c.ExportWorkers, "", "export jobs this process runs at once (default 2)"},
+		{"export-lease", &c.ExportLease, "", "how long a job stays with a worker that stopped answering before another takes it up (default 30s)"},
+		{"export-retention", &c.ExportRetention, "", "how long export files are kept; then the job reports expired (default 24h)"},
+		{"export-secret", &c.ExportSecret, "", "HMAC secret of download URLs for file:// buckets, at least 16 bytes, the same on every replica (default: the JWT secret)"},
+		{"stream-key", &c.StreamKey, "", "secret that seals stream event ids and tickets, at least 16 bytes, the same on every replica (default: derived from the JWT secret)"},
+		{"stream-max", &c.StreamMax, "", "concurrent live streams of this process (default 2000)"},
+		{"stream-max-per-tenant", &c.StreamMaxPerTenant, "", "concurrent live streams of one tenant on this process (default 100)"},
+		{"stream-max-duration", &c.StreamMaxDuration, "", "a live stream ends after this long with event: end; the client resumes by its last event id (default 1h)"},
+		{"stream-heartbeat", &c.StreamHeartbeat, "", "a silent live stream gets a comment this often (default 15s)"},
+		{"stream-poll", &c.StreamPoll, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
+		{"stream-ticket-ttl", &c.StreamTicketTTL, "", "how long a stream ticket may wait to be used (default 1m)"},
 	}
 }
 
@@ -81,59 +87,61 @@ func envName(flagName string) string {
 	return "LOGSD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-type stringValue struct{ p *string }
-
-func str(p *string) flag.Value           { return stringValue{p} }
-func (v stringValue) Set(s string) error { *v.p = s; return nil }
-func (v stringValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return *v.p
-}
-
-type durationValue struct{ p *time.Duration }
-
-func dur(p *time.Duration) flag.Value { return durationValue{p} }
-func (v durationValue) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return fmt.Errorf("%q is not a duration such as 10s or 1m", s)
-	}
-	*v.p = d
-	return nil
-}
-func (v durationValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return v.p.String()
-}
-
-// load sets every setting from its default, then its environment variable.
-func (c *Config) load(lookupEnv func(string) (string, bool)) error {
+// register defines the settings as flags of fs, each with its current
+// value as the default, so that a second flag set (a command's) starts
+// where the first left off.
+func (c *Config) register(fs *flag.FlagSet) {
 	for _, s := range c.settings() {
-		if err := s.value.Set(s.def); err != nil {
-			return fmt.Errorf("default of --%s: %w", s.name, err)
+		switch p := s.ptr.(type) {
+		case *string:
+			fs.StringVar(p, s.name, *p, s.usage)
+		case *int:
+			fs.IntVar(p, s.name, *p, s.usage)
+		case *time.Duration:
+			fs.DurationVar(p, s.name, *p, s.usage)
+		case flag.Value:
+			fs.Var(p, s.name, s.usage)
+		}
+	}
+}
+
+// load sets every setting from its default, then from its environment
+// variable, with the flag's own parser.
+func (c *Config) load(lookupEnv func(string) (string, bool)) error {
+	*c = Config{}
+	fs := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.register(fs)
+	for _, s := range c.settings() {
+		if s.def != "" {
+			if err := fs.Set(s.name, s.def); err != nil {
+				return fmt.Errorf("default of --%s: %w", s.name, err)
+			}
 		}
 		if v, ok := lookupEnv(envName(s.name)); ok && v != "" {
-			if err := s.value.Set(v); err != nil {
-				return fmt.Errorf("%s: %w", envName(s.name), err)
+			if err := fs.Set(s.name, v); err != nil {
+				return fmt.Errorf("%s: %q: %w", envName(s.name), v, err)
 			}
 		}
 	}
 	return nil
 }
 
-// register defines the settings as flags of fs.
-func (c *Config) register(fs *flag.FlagSet) {
-	for _, s := range c.settings() {
-		fs.Var(s.value, s.name, s.usage)
-	}
-}
-
-// resolve fills the defaults that derive from other settings.
+// resolve checks the settings and fills the defaults that derive from
+// other settings.
 func (c *Config) resolve() error {
+	for _, s := range c.settings() {
+		neg := false
+		switch p := s.ptr.(type) {
+		case *int:
+			neg = *p < 0
+		case *time.Duration:
+			neg = *p < 0
+		}
+		if neg {
+			return fmt.Errorf("--%s (%s) must not be negative", s.name, envName(s.name))
+		}
+	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir (LOGSD_DATA_DIR) must not be empty")
 	}
@@ -147,6 +155,9 @@ func (c *Config) resolve() error {
 	}
 	if c.BlobURL == "" {
 		c.BlobURL = "file://" + filepath.ToSlash(filepath.Join(abs, "exports"))
+	}
+	if c.AdminDatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres") {
+		return errors.New("--admin-database-url (LOGSD_ADMIN_DATABASE_URL) is for PostgreSQL; the database URL is not")
 	}
 	return nil
 }
@@ -167,6 +178,38 @@ func (c *Config) writeSettings(w io.Writer) {
 		if s.def != "" {
 			def = " (default " + s.def + ")"
 		}
-		fmt.Fprintf(w, "  --%-17s %-23s %s%s\n", s.name, envName(s.name), s.usage, def)
+		fmt.Fprintf(w, "  --%-20s %-26s %s%s\n", s.name, envName(s.name), s.usage, def)
 	}
+}
+
+// retentionValue is the --retention setting: a duration of an hour or
+// more, "" for the library's default, or "off" (stored as -1) to keep
+// entries forever.
+type retentionValue struct{ p *time.Duration }
+
+func (v retentionValue) Set(s string) error {
+	switch s {
+	case "":
+		*v.p = 0
+		return nil
+	case "off":
+		*v.p = -1
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Hour {
+		return fmt.Errorf("%q is not a duration of an hour or more (such as 720h), nor off", s)
+	}
+	*v.p = d
+	return nil
+}
+
+func (v retentionValue) String() string {
+	switch {
+	case v.p == nil || *v.p == 0:
+		return ""
+	case *v.p < 0:
+		return "off"
+	}
+	return v.p.String()
 }

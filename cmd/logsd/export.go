@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"strconv"
-	"time"
 
 	"gocloud.dev/blob/fileblob"
 
@@ -26,9 +23,11 @@ func (m *Main) openExporter(ctx context.Context) error {
 	m.bucket = bucket
 	var signer fileblob.URLSigner
 	if logexport.NeedsSigner(c.BlobURL) {
-		secret, err := m.exportSecret()
+		secret, err := m.derivedKey(c.ExportSecret, "export-secret", 16, "logsd export secret",
+			"logsd: download links of file:// exports are signed with a key of this process only; "+
+				"set LOGSD_EXPORT_SECRET (the same on every replica) for links that every replica accepts")
 		if err != nil {
-			return err
+			return fmt.Errorf("export URL secret: %w", err)
 		}
 		if signer, err = logexport.NewFileSigner(c.PublicURL, secret); err != nil {
 			return fmt.Errorf("export download URLs (LOGSD_PUBLIC_URL, LOGSD_EXPORT_SECRET): %w", err)
@@ -41,35 +40,6 @@ func (m *Main) openExporter(ctx context.Context) error {
 		return err
 	}
 	return m.exporter.Start()
-}
-
-// exportSecret is the secret download URLs are signed with:
-// LOGSD_EXPORT_SECRET, else the HS256 JWT secret (configured, or the one in
-// the data folder). With only a JWKS there is no secret to share: a random
-// one is made for this process, so links work on this replica until it
-// restarts (clients poll again for a fresh link).
-func (m *Main) exportSecret() ([]byte, error) {
-	c := &m.Config
-	switch {
-	case c.ExportSecret != "":
-		if len(c.ExportSecret) < 16 {
-			return nil, fmt.Errorf("LOGSD_EXPORT_SECRET (--export-secret) has %d bytes; at least 16 are required", len(c.ExportSecret))
-		}
-		return []byte(c.ExportSecret), nil
-	case c.hs256():
-		s, err := m.secret()
-		if err != nil {
-			return nil, fmt.Errorf("export URL secret: %w", err)
-		}
-		return s, nil
-	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, fmt.Errorf("export URL secret: %w", err)
-	}
-	m.logger().Warn("logsd: download links of file:// exports are signed with a key of this process only; " +
-		"set LOGSD_EXPORT_SECRET (the same on every replica) for links that every replica accepts")
-	return b[:], nil
 }
 
 // closeExporter stops the export workers (a job in progress is given back
@@ -87,46 +57,4 @@ func (m *Main) closeExporter() error {
 		m.bucket = nil
 	}
 	return err
-}
-
-// optInt is an int setting whose empty value means 0: the library default.
-type optInt struct{ p *int }
-
-func (v optInt) Set(s string) error {
-	if s == "" {
-		*v.p = 0
-		return nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return fmt.Errorf("%q is not a whole number", s)
-	}
-	*v.p = n
-	return nil
-}
-
-func (v optInt) String() string {
-	if v.p == nil || *v.p == 0 {
-		return ""
-	}
-	return strconv.Itoa(*v.p)
-}
-
-// optDur is a duration setting whose empty value means 0: the library
-// default.
-type optDur struct{ p *time.Duration }
-
-func (v optDur) Set(s string) error {
-	if s == "" {
-		*v.p = 0
-		return nil
-	}
-	return durationValue(v).Set(s)
-}
-
-func (v optDur) String() string {
-	if v.p == nil || *v.p == 0 {
-		return ""
-	}
-	return v.p.String()
 }

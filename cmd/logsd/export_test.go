@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ithbat/logs/internal/testdb"
 	"github.com/ithbat/logs/logexport"
 )
 
@@ -34,10 +33,11 @@ func TestExportConfig(t *testing.T) {
 // TestExport runs an export through the daemon: its file:// bucket in the
 // data folder, download links at its own address.
 func TestExport(t *testing.T) {
-	for _, backend := range testdb.Backends() {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			env := map[string]string{"LOGSD_DATA_DIR": dir, "LOGSD_DATABASE_URL": testdb.URL(t, backend)}
+			env := databaseEnv(t, backend)
+			env["LOGSD_DATA_DIR"] = dir
 			d := start(t, env)
 			tok, err := run(t, env, "token", "--tenant", "acme", "--permissions", "log:read,log:write")
 			require.NoError(t, err)

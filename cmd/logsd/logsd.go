@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,9 +19,11 @@ import (
 
 	"gocloud.dev/blob"
 
+	"github.com/ithbat/logs/internal/secrets"
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
+	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstore/bunstore"
 	"github.com/ithbat/logs/logstream"
 )
@@ -47,16 +46,15 @@ type Main struct {
 	Stderr io.Writer
 	Logger *slog.Logger
 
-	store    *bunstore.Store
-	bucket   *blob.Bucket
-	exporter *logexport.Exporter
-	stream   *logstream.Broadcaster
-	server   *http.Server
-	listener net.Listener
-	done     chan struct{} // closed when the server stops serving
-	// stopRetention stops the purge goroutine and waits for it.
-	stopRetention func()
-	serveErr      error // why, when it was not Close; read after done
+	store     *bunstore.Store
+	bucket    *blob.Bucket
+	exporter  *logexport.Exporter
+	stream    *logstream.Broadcaster
+	server    *http.Server
+	listener  net.Listener
+	done      chan struct{} // closed when the server stops serving
+	retention *logstore.Retention
+	serveErr  error // why, when it was not Close; read after done
 }
 
 // TokenArgs are the flags of logsd token.
@@ -75,6 +73,7 @@ func NewMain(name string, stdout, stderr io.Writer) *Main {
 var commands = []struct{ name, help string }{
 	{"serve", "serve the Logs API (the default)"},
 	{"migrate", "create or upgrade the database schema, then exit"},
+	{"retention", "purge the entries older than the retention once, then exit (for a serving role that may not: run it as the owner)"},
 	{"token", "print an HS256 token: token --tenant T --permissions log:read,log:write [--ttl 1h] [--subject S]"},
 	{"version", "print the version"},
 }
@@ -169,6 +168,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.mintToken()
 	case "migrate":
 		return m.migrate(ctx)
+	case "retention":
+		return m.purge(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -218,9 +219,9 @@ func (m *Main) Close() error {
 		m.server = nil
 		m.logger().Info("logsd: stopped")
 	}
-	if m.stopRetention != nil {
-		m.stopRetention()
-		m.stopRetention = nil
+	if m.retention != nil {
+		_ = m.retention.Close()
+		m.retention = nil
 	}
 	if err := m.closeExporter(); err != nil {
 		errs = append(errs, fmt.Errorf("close exporter: %w", err))
@@ -252,8 +253,12 @@ func (m *Main) serve(ctx context.Context) error {
 			return fmt.Errorf("data folder: %w", err)
 		}
 	}
-	if m.store, err = bunstore.Open(ctx, c.DatabaseURL, &bunstore.Options{Logger: log}); err != nil {
-		return fmt.Errorf("open database %s: %w", redact(c.DatabaseURL), err)
+	if m.store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	purge, err := m.checkRole(ctx)
+	if err != nil {
+		return err
 	}
 	if m.listener, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
@@ -277,7 +282,10 @@ func (m *Main) serve(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	m.startRetention()
+	if keep := c.Retention; keep >= 0 && purge {
+		m.retention = logstore.NewRetention(m.store, &logstore.RetentionOptions{Keep: keep, Logger: log})
+		m.retention.Start()
+	}
 	m.done = make(chan struct{})
 	go func() {
 		defer close(m.done)
@@ -351,81 +359,38 @@ func (m *Main) secret() ([]byte, error) {
 		}
 		return []byte(c.JWTSecret), nil
 	}
-	s, created, err := loadOrCreateSecret(c.DataDir)
+	path := filepath.Join(c.DataDir, secretFile)
+	s, created, err := secrets.LoadOrCreate(path, jwtauth.MinSecretLen)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("JWT secret: %w", err)
 	}
 	if created {
-		m.logger().Info("logsd: generated a JWT secret", "file", filepath.Join(c.DataDir, secretFile))
+		m.logger().Info("logsd: generated a JWT secret", "file", path)
 	}
 	return s, nil
 }
 
-// loadOrCreateSecret reads dir/jwt-secret, creating it (mode 0600, with 32
-// random bytes in hex) when it does not exist. Concurrent callers agree on
-// one secret: the file appears complete or not at all.
-func loadOrCreateSecret(dir string) ([]byte, bool, error) {
-	path := filepath.Join(dir, secretFile)
-	if s, err := readSecret(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return s, false, err
+// derivedKey is the key for purpose: the configured one (named by the
+// setting flagName, at least minLen bytes), else one derived from the
+// HS256 JWT secret. With only a JWKS there is no secret to share: a
+// random key is made for this process, and warning says what that
+// costs.
+func (m *Main) derivedKey(configured, flagName string, minLen int, purpose, warning string) ([]byte, error) {
+	switch {
+	case configured != "":
+		if len(configured) < minLen {
+			return nil, fmt.Errorf("%s (--%s) has %d bytes; at least %d are required", envName(flagName), flagName, len(configured), minLen)
+		}
+		return []byte(configured), nil
+	case m.Config.hs256():
+		s, err := m.secret()
+		if err != nil {
+			return nil, err
+		}
+		return secrets.Derive(s, purpose, 32), nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, false, fmt.Errorf("data folder: %w", err)
-	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, false, fmt.Errorf("generate JWT secret: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, secretFile+".tmp-*")
-	if err != nil {
-		return nil, false, fmt.Errorf("write JWT secret: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(hex.EncodeToString(b[:]) + "\n")
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("write JWT secret: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, false, fmt.Errorf("write JWT secret: %w", err)
-	} else if err != nil { // another process was first: use its secret
-		s, err := readSecret(path)
-		return s, false, err
-	}
-	s, err := readSecret(path)
-	return s, err == nil, err
-}
-
-func readSecret(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("JWT secret: %w", err)
-	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("JWT secret %s is readable by others (mode %v); run: chmod 600 %s", path, fi.Mode().Perm(), shellQuote(path))
-	}
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
-	if err != nil {
-		return nil, fmt.Errorf("JWT secret: %w", err)
-	}
-	s := strings.TrimSpace(string(b))
-	if len(s) < jwtauth.MinSecretLen {
-		return nil, fmt.Errorf("JWT secret %s has %d bytes; at least %d are required", path, len(s), jwtauth.MinSecretLen)
-	}
-	return []byte(s), nil
+	m.logger().Warn(warning)
+	return secrets.Random(32), nil
 }
 
 // mintToken prints a token signed with the secret the server uses.
@@ -459,14 +424,64 @@ func (m *Main) mintToken() error {
 	return err
 }
 
+// openStore opens the database: served through the database URL, migrated
+// (and the purge run) through the admin URL when there is one.
+func (m *Main) openStore(ctx context.Context) (*bunstore.Store, error) {
+	c := &m.Config
+	st, err := bunstore.Open(ctx, c.DatabaseURL, &bunstore.Options{Logger: m.logger(), AdminURL: c.AdminDatabaseURL})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", redact(c.DatabaseURL), err)
+	}
+	return st, nil
+}
+
+// checkRole warns when logsd serves as a role that could switch the
+// immutability of the log off, and reports whether this process may run
+// the retention purge.
+func (m *Main) checkRole(ctx context.Context) (purge bool, err error) {
+	p, err := m.store.Privilege(ctx)
+	if err != nil {
+		return false, err
+	}
+	if p != "" {
+		m.logger().Warn("logsd: serving as a PostgreSQL "+p+", which can switch the immutability of the log off; "+
+			"serve as an application role and give the owner's URL in LOGSD_ADMIN_DATABASE_URL (README: Database roles)", "role", p)
+	}
+	if p == "" && m.store.Dialect() == "pg" && m.Config.AdminDatabaseURL == "" {
+		m.logger().Warn("logsd: the serving role may not drop partitions, so this process does not purge old entries; " +
+			"give LOGSD_ADMIN_DATABASE_URL, or run logsd retention as the owner")
+		return false, nil
+	}
+	return true, nil
+}
+
 // migrate brings the database schema up to date.
 func (m *Main) migrate(ctx context.Context) error {
-	st, err := bunstore.Open(ctx, m.Config.DatabaseURL, &bunstore.Options{Logger: m.logger()})
+	st, err := m.openStore(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate %s: %w", redact(m.Config.DatabaseURL), err)
+		return err
 	}
 	m.logger().Info("logsd: database is up to date", "database", redact(m.Config.DatabaseURL))
 	return st.Close()
+}
+
+// purge runs the retention purge once.
+func (m *Main) purge(ctx context.Context) error {
+	if m.Config.Retention < 0 {
+		m.logger().Info("logsd: retention is off; nothing to purge")
+		return nil
+	}
+	st, err := m.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := logstore.NewRetention(st, &logstore.RetentionOptions{Keep: m.Config.Retention, Logger: m.logger()}).Purge(ctx)
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
+	m.logger().Info("logsd: retention purge done", "removed", n)
+	return nil
 }
 
 // publicURL is the default public URL for a listening address.

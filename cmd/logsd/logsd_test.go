@@ -33,6 +33,20 @@ import (
 	"github.com/ithbat/logs/internal/testdb"
 )
 
+// backends are the databases the end-to-end tests run on: SQLite,
+// PostgreSQL, and PostgreSQL served as an application role that may only
+// insert and read entries, migrated as the owner (LOGSD_ADMIN_DATABASE_URL).
+var backends = []string{"sqlite", "postgres", "postgres-serving-role"}
+
+// databaseEnv is the configuration of a fresh database of backend.
+func databaseEnv(t *testing.T, backend string) map[string]string {
+	if backend != "postgres-serving-role" {
+		return map[string]string{"LOGSD_DATABASE_URL": testdb.URL(t, backend)}
+	}
+	owner := testdb.Postgres(t)
+	return map[string]string{"LOGSD_DATABASE_URL": testdb.PostgresRole(t, owner), "LOGSD_ADMIN_DATABASE_URL": owner}
+}
+
 // envOf is a LookupEnv over a map.
 func envOf(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
@@ -189,10 +203,11 @@ func call(tb testing.TB, method, url, token, tenant, body string) (int, map[stri
 }
 
 func TestServe(t *testing.T) {
-	for _, backend := range testdb.Backends() {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			env := map[string]string{"LOGSD_DATA_DIR": dir, "LOGSD_DATABASE_URL": testdb.URL(t, backend)}
+			env := databaseEnv(t, backend)
+			env["LOGSD_DATA_DIR"] = dir
 			d := start(t, env)
 
 			tok, err := run(t, env, "token", "--tenant", "acme", "--permissions", "log:read,log:write")
@@ -217,6 +232,11 @@ func TestServe(t *testing.T) {
 			require.Error(t, err, "closed servers do not listen")
 			assert.Contains(t, d.log.String(), "logsd: stopped")
 			assert.NotContains(t, d.out.String(), "Make a first request", "the greeting is for the embedded default only")
+			if backend == "postgres" {
+				assert.Contains(t, d.log.String(), "serving as a PostgreSQL superuser", "a warning names the privileged role")
+			} else {
+				assert.NotContains(t, d.log.String(), "serving as a PostgreSQL")
+			}
 		})
 	}
 }
@@ -276,25 +296,6 @@ func TestSecretFile(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, secretFile), []byte("short"), 0o600))
 		_, err := run(t, map[string]string{"LOGSD_DATA_DIR": dir}, "token", "--tenant", "acme")
 		require.Error(t, err)
-	})
-	t.Run("concurrent first starts agree on one secret", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "d")
-		var wg sync.WaitGroup
-		secrets := make([][]byte, 8)
-		for i := range secrets {
-			wg.Go(func() {
-				s, _, err := loadOrCreateSecret(dir)
-				assert.NoError(t, err)
-				secrets[i] = s
-			})
-		}
-		wg.Wait()
-		for _, s := range secrets {
-			assert.Equal(t, secrets[0], s)
-		}
-		entries, err := os.ReadDir(dir)
-		require.NoError(t, err)
-		assert.Len(t, entries, 1, "no temporary files are left")
 	})
 	t.Run("LOGSD_JWT_SECRET", func(t *testing.T) {
 		dir := t.TempDir()

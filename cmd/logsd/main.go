@@ -2,6 +2,7 @@
 //
 //	logsd [flags] [serve]        serve (the default command)
 //	logsd [flags] migrate        create or upgrade the database schema
+//	logsd [flags] retention      purge old entries once (as the schema owner)
 //	logsd [flags] token --tenant T --permissions log:read,log:write [--ttl 1h]
 //	logsd version
 //

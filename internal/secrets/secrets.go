@@ -103,3 +103,12 @@ func read(path string, minLen int) ([]byte, error) {
 	}
 	return []byte(s), nil
 }
+
+// Random returns n random bytes (a key of this process only).
+func Random(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("secrets: random: %v", err)) // crypto/rand does not fail on supported systems
+	}
+	return b
+}
