@@ -43,12 +43,17 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 		until  time.Time                 // when the credential expires
 		ticket *logstream.VerifiedTicket // spent last, once nothing else can refuse the request
 	)
+	idField, lastID, err := resumeID(r, q)
+	if err != nil {
+		return err
+	}
+	var after *logstore.Cursor
 	if tickets, ok := q["ticket"]; ok {
-		v, err := verifyTicket(r, q, b, tickets)
+		v, resume, err := openTicket(r, q, b, tickets, idField, lastID)
 		if err != nil {
 			return err
 		}
-		tenant, f, until, ticket = v.Tenant, v.Filter, v.Until, &v
+		tenant, f, until, ticket, after = v.Tenant, v.Filter, v.Until, &v, resume
 	} else {
 		p, t, err := s.authorize(w, r, PermRead)
 		if err != nil {
@@ -64,13 +69,16 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 		if f, err = logquery.ParseValues(fv); err != nil {
 			return err
 		}
+		if lastID != "" {
+			c, err := b.Sealer().Open(tenant, lastID)
+			if err != nil {
+				return badResumeID(idField)
+			}
+			after = &c
+		}
 	}
 	if rec, ok := w.(*recorder); ok {
 		rec.tenant = tenant
-	}
-	after, err := resumeCursor(r, q, b, tenant)
-	if err != nil {
-		return err
 	}
 	sub, err := b.Subscribe(r.Context(), tenant, f, after)
 	var end *logstream.EndError
@@ -84,12 +92,16 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 		return err
 	}
 	if ticket != nil {
+		sub.BindTicket(*ticket)
 		// After Subscribe, which holds the stream's place within the
 		// limits: a refusal there leaves the ticket usable, and of two
 		// requests with one ticket only the one that spends it streams.
-		if err := b.SpendTicket(r.Context(), *ticket); err != nil {
-			_ = sub.Close()
-			return ticketError(err)
+		// A reconnection of the stream the ticket opened spent it then.
+		if !ticket.Reconnect {
+			if err := b.SpendTicket(r.Context(), *ticket); err != nil {
+				_ = sub.Close()
+				return ticketError(err)
+			}
 		}
 	}
 	if !until.IsZero() {
@@ -105,29 +117,33 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 	return nil
 }
 
-// verifyTicket authenticates a stream request by its ticket, which fixes
-// the tenant and the filter. It does not spend the ticket.
-func verifyTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets []string) (logstream.VerifiedTicket, error) {
+// openTicket authenticates a stream request by its ticket, which fixes
+// the tenant and the filter, and reads the event id it resumes from (see
+// Broadcaster.OpenTicket). It does not spend the ticket.
+func openTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets []string, idField, lastID string) (logstream.VerifiedTicket, *logstore.Cursor, error) {
 	var zero logstream.VerifiedTicket
 	if len(tickets) != 1 || tickets[0] == "" {
-		return zero, fieldErr(logs.ErrInvalid, "ticket", "must be given once")
+		return zero, nil, fieldErr(logs.ErrInvalid, "ticket", "must be given once")
 	}
 	if r.Header.Get("Authorization") != "" {
-		return zero, fieldErr(logs.ErrInvalid, "ticket", "give either a ticket or an Authorization header, not both")
+		return zero, nil, fieldErr(logs.ErrInvalid, "ticket", "give either a ticket or an Authorization header, not both")
 	}
 	for _, name := range streamFilterParams {
 		if _, ok := q[name]; ok {
-			return zero, fieldErr(logs.ErrInvalid, name, "is fixed by the ticket; ask for a ticket with this filter")
+			return zero, nil, fieldErr(logs.ErrInvalid, name, "is fixed by the ticket; ask for a ticket with this filter")
 		}
 	}
-	v, err := b.VerifyTicket(tickets[0])
+	v, after, err := b.OpenTicket(tickets[0], lastID)
+	if logs.Code(err) == logs.CodeInvalid {
+		return zero, nil, badResumeID(idField)
+	}
 	if err != nil {
-		return zero, ticketError(err)
+		return zero, nil, ticketError(err)
 	}
 	if vals := r.Header.Values(TenantHeader); len(vals) > 0 && (len(vals) > 1 || vals[0] != v.Tenant) {
-		return zero, fieldErr(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
+		return zero, nil, fieldErr(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
 	}
-	return v, nil
+	return v, after, nil
 }
 
 // ticketError is the answer to a ticket refused by VerifyTicket or
@@ -140,32 +156,28 @@ func ticketError(err error) error {
 	return err
 }
 
-// resumeCursor reads the event id to resume after: the Last-Event-ID header
-// (what a reconnecting EventSource sends), else the lastEventId parameter
-// (for clients that cannot set headers). The header wins, because a
-// browser reconnects to the same URL, whose lastEventId is older.
-func resumeCursor(r *http.Request, q url.Values, b *logstream.Broadcaster, tenant string) (*logstore.Cursor, error) {
-	field, id := "", ""
+// resumeID reads the event id to resume after and the field it came in:
+// the Last-Event-ID header (what a reconnecting EventSource sends), else
+// the lastEventId parameter (for clients that cannot set headers). The
+// header wins, because a browser reconnects to the same URL, whose
+// lastEventId is older. It returns "" when there is none.
+func resumeID(r *http.Request, q url.Values) (field, id string, err error) {
 	if vals := r.Header.Values("Last-Event-ID"); len(vals) > 0 {
 		if len(vals) > 1 {
-			return nil, fieldErr(logs.ErrInvalid, "Last-Event-ID", "header is given more than once")
+			return "", "", fieldErr(logs.ErrInvalid, "Last-Event-ID", "header is given more than once")
 		}
 		field, id = "Last-Event-ID", vals[0]
 	} else if vals, ok := q["lastEventId"]; ok {
 		if len(vals) > 1 {
-			return nil, fieldErr(logs.ErrInvalid, "lastEventId", "is given more than once")
+			return "", "", fieldErr(logs.ErrInvalid, "lastEventId", "is given more than once")
 		}
 		field, id = "lastEventId", vals[0]
 	}
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return nil, nil
-	}
-	c, err := b.Sealer().Open(tenant, id)
-	if err != nil {
-		return nil, fieldErr(logs.ErrInvalid, field, "is not an event id of this tenant's stream; reconnect without it to start from now")
-	}
-	return &c, nil
+	return field, strings.TrimSpace(id), nil
+}
+
+func badResumeID(field string) error {
+	return fieldErr(logs.ErrInvalid, field, "is not an event id of this tenant's stream; reconnect without it to start from now")
 }
 
 // ticketResponse is the data of a 201 to POST /api/v1/logs/stream/tickets.

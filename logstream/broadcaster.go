@@ -76,6 +76,9 @@ type Options struct {
 	// SSE configures [ServeSSE] and [WriteEnd] for the subscriptions of
 	// this Broadcaster when they are given no options of their own.
 	SSE SSEOptions
+
+	// Now is the clock of ticket expiry. Default time.Now.
+	Now func() time.Time
 }
 
 func (o *Options) withDefaults() Options {
@@ -183,6 +186,9 @@ func New(store logstore.Store, opts *Options) (*Broadcaster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Now != nil {
+		tk.now = o.Now
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Broadcaster{
 		store: store, opts: o, log: o.Logger, sealer: sealer, tickets: tk,
@@ -245,6 +251,40 @@ func (b *Broadcaster) RedeemTicket(ctx context.Context, ticket string) (Grant, e
 // error wrapping logs.ErrUnauthenticated.
 func (b *Broadcaster) VerifyTicket(ticket string) (VerifiedTicket, error) {
 	return b.tickets.verify(ticket)
+}
+
+// OpenTicket checks a ticket with the event id a client resumes from
+// (lastEventID, "" for none), as a stream request brings them:
+//
+//   - when lastEventID is an id of the stream this very ticket opened
+//     (a browser's EventSource reconnecting by itself, with the same URL and
+//     Last-Event-ID), the ticket is accepted, spent as it is, for as long as
+//     the credential it was issued on is valid (see [MaxReconnect]), and
+//     the result has Reconnect set: do not spend it again;
+//   - otherwise it is a first use: the ticket must be unexpired, and is
+//     spent with SpendTicket once nothing else refuses the request.
+//
+// It returns the cursor to resume after (nil without lastEventID). A
+// lastEventID that is not an event id of the ticket's tenant is an error
+// wrapping logs.ErrInvalid; a bad ticket is VerifyTicket's error.
+func (b *Broadcaster) OpenTicket(ticket, lastEventID string) (VerifiedTicket, *logstore.Cursor, error) {
+	v, err := b.tickets.open(ticket)
+	if err != nil {
+		return VerifiedTicket{}, nil, err
+	}
+	var after *logstore.Cursor
+	if lastEventID != "" {
+		c, bound, err := b.sealer.OpenTicket(v.Tenant, lastEventID)
+		if err != nil {
+			return VerifiedTicket{}, nil, err
+		}
+		after = &c
+		v.Reconnect = bound == v.id
+	}
+	if v.Reconnect && !b.tickets.reconnectable(v) || !v.Reconnect && !b.tickets.valid(v) {
+		return VerifiedTicket{}, nil, errBadTicket
+	}
+	return v, after, nil
 }
 
 // SpendTicket spends a ticket that VerifyTicket accepted; of concurrent

@@ -564,3 +564,66 @@ func TestForeignTransactionHoldsWatermark(t *testing.T) {
 	require.NoError(t, tx.Commit())
 	assert.Equal(t, ids(es), eventIDs(receive(t, sub, 1)), "within receive's 20 s, not at the next poll in a minute")
 }
+
+// TestOpenTicketReconnects: the event ids of a stream opened with a ticket
+// name the ticket, and that ticket with such an id is accepted again (a
+// browser's reconnection) until the credential it came from expires, even
+// after the ticket's own expiry; any other use of it is a first use.
+func TestOpenTicketReconnects(t *testing.T) {
+	store := openStore(t, "sqlite")
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	b := newBroadcaster(t, store, logstream.Options{Now: clock, TicketTTL: time.Minute})
+	ctx := context.Background()
+	until := now.Add(time.Hour)
+	tk, err := b.IssueTicket(ctx, logstream.Grant{Tenant: "a", Until: until})
+	require.NoError(t, err)
+
+	v, after, err := b.OpenTicket(tk.Value, "")
+	require.NoError(t, err)
+	assert.False(t, v.Reconnect)
+	assert.Nil(t, after)
+	require.NoError(t, b.SpendTicket(ctx, v))
+	c := logstore.Cursor{Epoch: 0, Seq: 42}
+	bound := b.Sealer().SealTicket("a", v.ID(), c)
+	assert.Len(t, bound, logstream.TicketSealedLen)
+	got, err := b.Sealer().Open("a", bound)
+	require.NoError(t, err)
+	assert.Equal(t, c, got, "a ticket stream's id resumes a token stream too")
+	_, err = b.Sealer().Open("b", bound)
+	assert.ErrorIs(t, err, logs.ErrInvalid, "bound to the tenant")
+
+	// After the ticket's own expiry, within the token's.
+	advance(10 * time.Minute)
+	v2, after, err := b.OpenTicket(tk.Value, bound)
+	require.NoError(t, err)
+	assert.True(t, v2.Reconnect)
+	assert.Equal(t, c, *after)
+	_, _, err = b.OpenTicket(tk.Value, "")
+	assert.ErrorIs(t, err, logs.ErrUnauthenticated, "without its stream's id it is a first use, and expired")
+	_, _, err = b.OpenTicket(tk.Value, b.Sealer().Seal("a", c))
+	assert.ErrorIs(t, err, logs.ErrUnauthenticated, "an id of another stream is no reconnection")
+
+	// Another ticket's id with a fresh ticket: a first use that resumes.
+	tk2, err := b.IssueTicket(ctx, logstream.Grant{Tenant: "a", Until: until})
+	require.NoError(t, err)
+	v3, after, err := b.OpenTicket(tk2.Value, bound)
+	require.NoError(t, err)
+	assert.False(t, v3.Reconnect)
+	assert.Equal(t, c, *after)
+	_, _, err = b.OpenTicket(tk2.Value, "not an id")
+	assert.ErrorIs(t, err, logs.ErrInvalid)
+
+	// Once the token has expired, no reconnection.
+	advance(time.Hour)
+	_, _, err = b.OpenTicket(tk.Value, bound)
+	assert.ErrorIs(t, err, logs.ErrUnauthenticated)
+
+	// A tampered bound id is refused.
+	tampered := []byte(bound)
+	tampered[20] ^= 1
+	_, err = b.Sealer().Open("a", string(tampered))
+	assert.ErrorIs(t, err, logs.ErrInvalid)
+}

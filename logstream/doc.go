@@ -54,12 +54,20 @@
 // token must not travel in a URL. A client holding a token asks for a
 // [Ticket] ([Broadcaster.IssueTicket]): an AES-GCM sealed value bound to the
 // tenant and the filter, valid for Options.TicketTTL (60 s), spent on first
-// use through a [Ledger]. [SQLLedger] keeps spent tickets in the shared
-// database, so a ticket is single-use across replicas; the default
-// [MemoryLedger] only within one process. [Broadcaster.VerifyTicket] checks
-// a ticket without spending it and [Broadcaster.SpendTicket] spends it, so
-// that a server refuses a request for any other reason (its resume cursor,
-// the stream limits) before the ticket is spent.
+// use through a [logstore.TicketLedger]: the store's, so that a ticket is
+// single-use across replicas, or a [MemoryLedger] within one process.
+//
+// The event ids of a stream opened with a ticket also carry the ticket's id
+// ([Sealer.SealTicket], [Subscription.BindTicket]). A browser whose stream
+// drops (a restart, a network change) reconnects by itself with the same URL
+// and the Last-Event-ID it was handed: [Broadcaster.OpenTicket] accepts that
+// ticket again, without spending it, for as long as the credential it was
+// issued on is valid ([MaxReconnect] when that has no expiry), so the
+// browser resumes with no gap. Without such an id the ticket opens one
+// stream, once. OpenTicket checks a ticket without spending it and
+// [Broadcaster.SpendTicket] spends it, so that a server refuses a request
+// for any other reason (its resume cursor, the stream limits) before the
+// ticket is spent.
 //
 // # Serving
 //

@@ -254,10 +254,9 @@ func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription, opt
 
 // serveLoop writes the stream of sub into k until it ends.
 func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) error {
-	sealer := sub.b.sealer
 	sent := sub.Position()
 	k.sw.Retry(o.Retry)
-	k.sw.ID(sealer.Seal(sub.tenant, sent))
+	k.sw.ID(sub.IDAt(sent))
 	if err := k.flush(); err != nil {
 		return err
 	}
@@ -275,7 +274,7 @@ func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) er
 			if errors.As(err, &end) && end.Reason != endClosed {
 				id := ""
 				if p := sub.Position(); sent.Less(p) {
-					id = sealer.Seal(sub.tenant, p)
+					id = sub.IDAt(p)
 				}
 				_ = k.end(id, end)
 				return nil
@@ -284,7 +283,7 @@ func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) er
 		}
 		if len(evs) > 0 {
 			for _, ev := range evs {
-				k.sw.Event(ev.ID, "", ev.Data)
+				k.sw.Event(sub.EventID(ev), "", ev.Data)
 			}
 			sent = evs[len(evs)-1].Cursor
 			if err := k.flush(); err != nil {
@@ -305,7 +304,7 @@ func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) er
 			if p := sub.Position(); sent.Less(p) {
 				sent = p
 				k.sw.buf = append(k.sw.buf, ": heartbeat\n"...)
-				k.sw.ID(sealer.Seal(sub.tenant, p))
+				k.sw.ID(sub.IDAt(p))
 			} else {
 				k.sw.Comment("heartbeat")
 			}

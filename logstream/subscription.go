@@ -77,6 +77,7 @@ type Subscription struct {
 	match  *logquery.Matcher
 	ready  chan struct{} // capacity 1: "call Next"
 	once   sync.Once
+	ticket string // the ticket the stream was opened with (BindTicket), "" for none
 
 	mu       sync.Mutex
 	timer    *time.Timer // Options.MaxDuration
@@ -94,6 +95,25 @@ type Subscription struct {
 
 // Tenant returns the subscription's tenant.
 func (s *Subscription) Tenant() string { return s.tenant }
+
+// BindTicket makes the event ids of s carry the id of the ticket v it was
+// opened with ([Sealer.SealTicket]), so that the browser holding the
+// ticket can reconnect with them ([Broadcaster.OpenTicket]). Call it
+// before the subscription is served.
+func (s *Subscription) BindTicket(v VerifiedTicket) { s.ticket = v.id }
+
+// EventID returns the event id of ev on this subscription.
+func (s *Subscription) EventID(ev *Event) string {
+	if s.ticket == "" {
+		return ev.ID
+	}
+	return s.b.sealer.SealTicket(s.tenant, s.ticket, ev.Cursor)
+}
+
+// IDAt returns the event id of position c on this subscription.
+func (s *Subscription) IDAt(c logstore.Cursor) string {
+	return s.b.sealer.SealTicket(s.tenant, s.ticket, c)
+}
 
 // Ready returns a channel that receives a value when Next may have events,
 // more catching up to do, or when the subscription ended.

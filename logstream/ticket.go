@@ -105,10 +105,35 @@ type VerifiedTicket struct {
 	Grant
 	id      string    // the nonce, base64url: the ledger's key
 	expires time.Time // when the ticket expires
+	// Reconnect is set by [Broadcaster.OpenTicket] for the reconnection of
+	// the stream the ticket opened: it is spent already.
+	Reconnect bool
 }
+
+// ID is the ticket's id, which the event ids of its stream carry
+// ([Sealer.SealTicket]).
+func (v VerifiedTicket) ID() string { return v.id }
+
+// MaxReconnect bounds the reconnections of a ticket's stream when the
+// credential the ticket was issued on has no expiry: they are accepted
+// until the ticket's expiry and this long after.
+const MaxReconnect = 12 * time.Hour
 
 // verify checks a ticket without spending it.
 func (t *tickets) verify(value string) (VerifiedTicket, error) {
+	v, err := t.open(value)
+	if err != nil {
+		return VerifiedTicket{}, err
+	}
+	if !t.valid(v) {
+		return VerifiedTicket{}, errBadTicket
+	}
+	return v, nil
+}
+
+// open checks a ticket's seal and reads it; it does not look at its
+// expiry.
+func (t *tickets) open(value string) (VerifiedTicket, error) {
 	if len(value) > maxTicketLen {
 		return VerifiedTicket{}, errBadTicket
 	}
@@ -129,9 +154,6 @@ func (t *tickets) verify(value string) (VerifiedTicket, error) {
 	if body.Until != 0 {
 		v.Until = time.UnixMilli(body.Until).UTC()
 	}
-	if !t.valid(v) {
-		return VerifiedTicket{}, errBadTicket
-	}
 	if v.Filter, err = body.Filter.Filter(); err != nil {
 		return VerifiedTicket{}, errBadTicket
 	}
@@ -144,6 +166,17 @@ func (t *tickets) verify(value string) (VerifiedTicket, error) {
 func (t *tickets) valid(v VerifiedTicket) bool {
 	now := t.now()
 	return v.id != "" && now.Before(v.expires) && (v.Until.IsZero() || now.Before(v.Until))
+}
+
+// reconnectable reports whether the stream v opened may reconnect now:
+// until the credential v was issued on expires, or when it has none, until
+// MaxReconnect after v's own expiry.
+func (t *tickets) reconnectable(v VerifiedTicket) bool {
+	until := v.Until
+	if until.IsZero() {
+		until = v.expires.Add(MaxReconnect)
+	}
+	return v.id != "" && t.now().Before(until)
 }
 
 // spend records v as spent in the ledger; it refuses v when it was spent
