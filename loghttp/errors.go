@@ -120,7 +120,7 @@ func public(err error) errorBody {
 		code = logs.CodeInternal
 	}
 	var fe *logs.FieldError
-	if code == logs.CodeInvalid && errors.As(err, &fe) {
+	if code != logs.CodeInternal && errors.As(err, &fe) {
 		return errorBody{Code: code, Message: fe.Msg, Field: fe.Field}
 	}
 	return errorBody{Code: code, Message: genericMessage[code]}
