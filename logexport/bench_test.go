@@ -123,7 +123,7 @@ func BenchmarkExport(b *testing.B) {
 			e, err := logexport.New(st, st, bucket, &logexport.Options{Logger: quietLogger(), Signer: signer})
 			require.NoError(b, err)
 			var peak atomic.Uint64
-			logexport.SetRowHook(e, func(n int64) {
+			logexport.SetRowHook(e, func(_ context.Context, n int64) {
 				if n%20000 == 0 {
 					var ms runtime.MemStats
 					runtime.ReadMemStats(&ms)

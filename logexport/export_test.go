@@ -12,8 +12,10 @@ import (
 
 // Hooks for the tests of package logexport_test.
 
-// SetRowHook makes the worker call f after each row it writes.
-func SetRowHook(e *Exporter, f func(n int64)) { e.rowHook = f }
+// SetRowHook makes the worker call f after each row it writes, with the
+// job's context (it ends when the job is canceled: deadline, lost lease,
+// Close).
+func SetRowHook(e *Exporter, f func(ctx context.Context, n int64)) { e.rowHook = f }
 
 // SetNow replaces the Exporter's clock.
 func SetNow(e *Exporter, now func() time.Time) { e.now = now }

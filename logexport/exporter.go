@@ -190,7 +190,7 @@ type Exporter struct {
 
 	// Test hooks.
 	now     func() time.Time
-	rowHook func(n int64)
+	rowHook func(ctx context.Context, n int64)
 }
 
 // New returns an Exporter that reads entries from store, keeps its jobs in

@@ -50,11 +50,11 @@ func runChild() int {
 		fmt.Println("ERROR", err)
 		return 1
 	}
-	logexport.SetRowHook(e, func(n int64) {
+	logexport.SetRowHook(e, func(ctx context.Context, n int64) {
 		if n == 100 {
 			fmt.Println("MIDDLE")
+			<-ctx.Done() // in the middle until killed
 		}
-		time.Sleep(2 * time.Millisecond)
 	})
 	if err := e.Start(); err != nil {
 		fmt.Println("ERROR", err)

@@ -154,18 +154,14 @@ func queryAll(tb testing.TB, st *bunstore.Store, tenant string, f logquery.Filte
 // waitDone polls job id until it is no longer processing.
 func waitDone(tb testing.TB, e *logexport.Exporter, tenant, id string) logexport.Job {
 	tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		j, err := e.Get(context.Background(), tenant, id)
+	var j logexport.Job
+	require.Eventually(tb, func() bool {
+		var err error
+		j, err = e.Get(context.Background(), tenant, id)
 		require.NoError(tb, err)
-		if j.Status != logexport.StatusProcessing {
-			return j
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("job %s still processing after 60s: %+v", id, j)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return j.Status != logexport.StatusProcessing
+	}, 60*time.Second, 20*time.Millisecond, "job %s still processing", id)
+	return j
 }
 
 func readFile(tb testing.TB, b *blob.Bucket, key string) []byte {
@@ -475,17 +471,15 @@ func TestFilesExpire(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	require.Eventually(t, func() bool {
 		got, err := ev.exp.Get(ctx, tenantA, j.ID)
 		require.NoError(t, err)
 		if got.Status == logexport.StatusExpired {
 			assert.Empty(t, got.DownloadURL)
-			break
+			return true
 		}
-		require.True(t, time.Now().Before(deadline), "still %s", got.Status)
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false
+	}, 20*time.Second, 50*time.Millisecond, "the job reports expired")
 	require.Eventually(t, func() bool {
 		ok, err := ev.bucket.Exists(ctx, key)
 		return err == nil && !ok
@@ -513,7 +507,12 @@ func TestTooManyPending(t *testing.T) {
 
 func TestDeadlineFails(t *testing.T) {
 	ev := newEnv(t, "sqlite", "", &logexport.Options{Poll: 50 * time.Millisecond, Deadline: 300 * time.Millisecond}, true)
-	logexport.SetRowHook(ev.exp, func(int64) { time.Sleep(100 * time.Millisecond) })
+	// The worker is in the middle of the file when the deadline passes.
+	logexport.SetRowHook(ev.exp, func(ctx context.Context, n int64) {
+		if n == 10 {
+			<-ctx.Done()
+		}
+	})
 	ctx := context.Background()
 	appendAll(t, ev.store, tenantA, entries(tenantA, 50, time.Now()))
 	j, err := ev.exp.Submit(ctx, tenantA, logexport.FormatCSV, logquery.Filter{})
@@ -531,11 +530,11 @@ func TestCloseGivesJobBack(t *testing.T) {
 	ctx := context.Background()
 	appendAll(t, ev.store, tenantA, entries(tenantA, 300, time.Now()))
 	started := make(chan struct{}, 1)
-	logexport.SetRowHook(ev.exp, func(n int64) {
+	logexport.SetRowHook(ev.exp, func(ctx context.Context, n int64) {
 		if n == 10 {
 			started <- struct{}{}
+			<-ctx.Done() // in the middle of the file until Close
 		}
-		time.Sleep(5 * time.Millisecond)
 	})
 	j, err := ev.exp.Submit(ctx, tenantA, logexport.FormatCSV, logquery.Filter{})
 	require.NoError(t, err)

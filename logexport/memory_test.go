@@ -45,7 +45,7 @@ func TestMemoryFlat(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	baseline := ms.HeapAlloc
 	var peak uint64
-	logexport.SetRowHook(ev.exp, func(n int64) {
+	logexport.SetRowHook(ev.exp, func(_ context.Context, n int64) {
 		if n%2000 == 0 {
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapAlloc)

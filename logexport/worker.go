@@ -347,7 +347,7 @@ func (e *Exporter) write(ctx context.Context, r *logstore.ExportJob) (n int64, e
 			}
 			n++
 			if e.rowHook != nil {
-				e.rowHook(n)
+				e.rowHook(ctx, n)
 			}
 		}
 	}

@@ -92,17 +92,14 @@ func (e *exportEnv) submit(tb testing.TB, tenant, body string) (*resp, exportDat
 
 func (e *exportEnv) poll(tb testing.TB, tenant, id string) exportData {
 	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var d exportData
+	var d exportData
+	require.Eventually(tb, func() bool {
+		d = exportData{}
 		e.do(tb, req{path: "/api/v1/logs/export/" + id, token: token(tb, tenant, loghttp.PermRead), tenant: tenant}).
 			data(tb, http.StatusOK, &d)
-		if d.Status != "processing" {
-			return d
-		}
-		require.True(tb, time.Now().Before(deadline), "export %s still processing", id)
-		time.Sleep(25 * time.Millisecond)
-	}
+		return d.Status != "processing"
+	}, 30*time.Second, 25*time.Millisecond, "export %s still processing", id)
+	return d
 }
 
 // fetch GETs a download URL as a browser would: no token, no tenant.

@@ -199,7 +199,10 @@ func TestWriteDeadlineEndsWithTheAnswer(t *testing.T) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	require.Equal(t, 200, resp.StatusCode)
 
-	time.Sleep(300 * time.Millisecond) // past the first answer's deadline
+	// The first answer's write deadline is wall-clock time on the
+	// connection: only its passing can show that it does not outlive the
+	// answer (a wait for a time, not a guess at an order).
+	time.Sleep(300 * time.Millisecond)
 	body := `{"level":"info","source":"a","message":"after idle"}`
 	_, err = fmt.Fprintf(conn, "POST /api/v1/logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nX-Tenant-ID: acme\r\n"+
 		"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", token(t, "acme", loghttp.PermWrite), len(body))

@@ -129,7 +129,17 @@ func TestExportSurvivesKilledProcess(t *testing.T) {
 		}
 	}
 	require.NotNil(t, locked, "never caught an export in the middle")
-	time.Sleep(300 * time.Millisecond) // let the worker reach the row lock
+	// The worker's next write (its lease renewal or a progress update)
+	// waits on our row lock.
+	watch, err := pgx.Connect(ctx, db) // outside our transaction, whose statistics snapshot would not change
+	require.NoError(t, err)
+	defer watch.Close(context.Background())
+	require.Eventually(t, func() bool {
+		var waiting int
+		err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		return err == nil && waiting > 0
+	}, 60*time.Second, 20*time.Millisecond, "the worker reaches the row lock")
 	require.NoError(t, firstCmd.Process.Kill())
 	_ = firstCmd.Wait()
 	// PostgreSQL notices a vanished client only when it next talks to it:

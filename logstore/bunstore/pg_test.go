@@ -73,11 +73,11 @@ func TestPostgresNotifyAcrossStores(t *testing.T) {
 	require.NoError(t, err)
 	defer b.Close()
 	ch := b.Watch(ctx)
-	// Let the listener start, then drain its start-up wake-up.
-	time.Sleep(200 * time.Millisecond)
+	// The listener wakes its watchers once LISTEN is in place.
 	select {
 	case <-ch:
-	default:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the listener did not start")
 	}
 	_, err = a.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "hello"}})
 	require.NoError(t, err)
