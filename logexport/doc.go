@@ -2,12 +2,14 @@
 // a gocloud.dev/blob bucket: the POST /api/v1/logs/export and
 // GET /api/v1/logs/export/{exportId} endpoints of the Logs API.
 //
-// An [Exporter] keeps its jobs in a table (log_export_jobs) of the store's
-// own database, so that any process sharing the database may run a job and
-// any may answer a poll. [Exporter.Submit] takes a snapshot of the store,
-// counts the matching entries under it (estimatedRecords) and inserts a job
-// in status "processing". Workers ([Exporter.Start]) claim jobs, stream
-// [logstore.Store.Scan] under the job's snapshot into a blob writer, and mark
+// An [Exporter] keeps its jobs in the store's own database, behind
+// [logstore.ExportJobs] (bunstore's table log_export_jobs), so that any
+// process sharing the database may run a job and any may answer a poll.
+// [Exporter.Submit] takes a snapshot of the store, counts the matching
+// entries under it (estimatedRecords) and inserts a job in status
+// "processing". Workers ([Exporter.Start]) claim jobs, stream the store's
+// scan (logstore.RawScanner where the store has it, else Store.Scan) under
+// the job's snapshot into a blob writer, and mark
 // the job "ready". The file therefore holds exactly the entries that matched
 // and were visible at submission, newest first; entries appended later are
 // not in it. Memory does not grow with the size of an export.
@@ -15,14 +17,14 @@
 // # Jobs, leases and failure
 //
 // A worker claims a job with a lease (Options.Lease) that it renews while it
-// works: on PostgreSQL with SELECT ... FOR UPDATE SKIP LOCKED, on SQLite with
-// one conditional UPDATE (SQLite has one writer at a time). A job whose
-// worker died keeps its lease until it expires; then any worker takes it up
-// again. A job is tried at most Options.MaxAttempts times and never runs
+// works; of concurrent claims each job goes to one worker (bunstore: SELECT
+// ... FOR UPDATE SKIP LOCKED on PostgreSQL, one conditional UPDATE on
+// SQLite, which has one writer at a time). A job whose worker died keeps
+// its lease until it expires; then any worker takes it up again. A job is tried at most Options.MaxAttempts times and never runs
 // past Options.Deadline after submission: then it becomes "failed" with a
 // reason. So no job stays "processing" forever, as long as some process runs
 // workers. Workers wake at once on a submission in the same process and poll
-// the table (Options.Poll) for submissions of other processes.
+// the jobs (Options.Poll) for submissions of other processes.
 //
 // # Files and download URLs
 //
