@@ -32,6 +32,7 @@ const (
 func init() {
 	step("20261201000001", "log_entries", migrateLogEntries)
 	step("20261201000002", "service_tables", migrateServiceTables)
+	step("20261202000001", "consumers_and_rollups", migrateConsumers)
 }
 
 // step registers a migration whose statements run in one transaction.
@@ -202,6 +203,37 @@ func migrateServiceTables(dialectInfo) []string {
 	}
 }
 
+// migrateConsumers creates the checkpoints and leases of the durable
+// consumers (log_consumers) and the rollups the rollup consumer keeps:
+// counts by tenant, level and source per hour and per day. Times are
+// microseconds since the Unix epoch, buckets the start of their hour or
+// day in UTC.
+func migrateConsumers(dialectInfo) []string {
+	counts := func(table string) string {
+		return `CREATE TABLE IF NOT EXISTS ` + table + ` (
+			tenant_id TEXT   NOT NULL,
+			bucket    BIGINT NOT NULL,
+			level     TEXT   NOT NULL,
+			source    TEXT   NOT NULL,
+			n         BIGINT NOT NULL,
+			PRIMARY KEY (tenant_id, bucket, level, source)
+		)`
+	}
+	return []string{
+		`CREATE TABLE IF NOT EXISTS log_consumers (
+			name        TEXT PRIMARY KEY,
+			epoch       BIGINT NOT NULL DEFAULT 0,
+			seq         BIGINT NOT NULL DEFAULT 0,
+			owner       TEXT   NOT NULL DEFAULT '',
+			lease_until BIGINT NOT NULL DEFAULT 0,
+			advanced_at BIGINT NOT NULL DEFAULT 0,
+			head_at     BIGINT NOT NULL DEFAULT 0
+		)`,
+		counts("log_counts_hour"),
+		counts("log_counts_day"),
+	}
+}
+
 // servingGrants are the privileges of a serving role that does not own the
 // schema (PostgreSQL): insert and read entries, use the service's own
 // tables, nothing that changes or removes an entry.
@@ -212,7 +244,8 @@ func servingGrants(role string) []string {
 		"GRANT USAGE, SELECT ON SEQUENCE log_entries_seq TO " + r,
 		"GRANT EXECUTE ON FUNCTION log_entries_create_partition(timestamptz) TO " + r,
 		"GRANT EXECUTE ON FUNCTION log_entries_watermark() TO " + r,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON log_export_jobs, logstream_tickets TO " + r,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON log_export_jobs, logstream_tickets, log_consumers TO " + r,
+		"GRANT SELECT, INSERT, UPDATE ON log_counts_hour, log_counts_day TO " + r,
 		"GRANT SELECT ON " + migrationTable + " TO " + r,
 	}
 }

@@ -36,6 +36,7 @@ var (
 	_ logstore.RawScanner   = (*Store)(nil)
 	_ logstore.ExportJobs   = (*Store)(nil)
 	_ logstore.TicketLedger = (*Store)(nil)
+	_ logstore.Consumers    = (*Store)(nil)
 )
 
 // Options configure a Store. A nil *Options means the defaults.
@@ -526,8 +527,8 @@ func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (lo
 		return logstore.Page{}, err
 	}
 	var page logstore.Page
-	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM log_entries WHERE "+where, args...).Scan(&page.Total); err != nil {
-		return logstore.Page{}, s.wrap("count", err)
+	if page.Total, err = s.total(ctx, tenant, f); err != nil {
+		return logstore.Page{}, err
 	}
 	if int64(f.Offset()) >= page.Total {
 		page.Entries = []logs.Entry{}

@@ -34,8 +34,9 @@ type Harness struct {
 	Dialect string
 	// Jobs and Tickets are the store's other interfaces (nil: not
 	// tested).
-	Jobs    logstore.ExportJobs
-	Tickets logstore.TicketLedger
+	Jobs      logstore.ExportJobs
+	Tickets   logstore.TicketLedger
+	Consumers logstore.Consumers
 }
 
 // Run runs the conformance suite. newHarness must return a store on an
@@ -65,6 +66,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"ExportJobs", testExportJobs},
 		{"ExportJobClaims", testExportJobClaims},
 		{"TicketLedger", testTicketLedger},
+		{"ConsumerLeases", testConsumerLeases},
+		{"TotalsFromRollups", testTotalsFromRollups},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -930,4 +933,182 @@ func testTicketLedger(t *testing.T, h Harness) {
 	}
 	wg.Wait()
 	assert.Equal(t, 1, wins, "of concurrent spends one succeeds")
+}
+
+func testConsumerLeases(t *testing.T, h Harness) {
+	if h.Consumers == nil {
+		t.Skip("the store keeps no consumers")
+	}
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	start := logstore.Cursor{Epoch: 0, Seq: 0}
+	st, ok, err := h.Consumers.ClaimConsumer(c, "c1", "w1", start, now, now.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, start, st.Checkpoint)
+	_, ok, err = h.Consumers.ClaimConsumer(c, "c1", "w2", start, now, now.Add(time.Minute))
+	require.NoError(t, err)
+	assert.False(t, ok, "a held lease is not taken")
+	_, ok, err = h.Consumers.ClaimConsumer(c, "c1", "w1", start, now.Add(30*time.Second), now.Add(2*time.Minute))
+	require.NoError(t, err)
+	assert.True(t, ok, "the owner renews")
+
+	recs := appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "a", base), entry(logs.LevelInfo, "s", "b", base))
+	_ = recs
+	got := after(t, h.Store, "", start, 10, 2)
+	to := got[1].Cursor
+	ok, err = h.Consumers.AdvanceConsumer(c, "c1", "w2", start, to, now)
+	require.NoError(t, err)
+	assert.False(t, ok, "only the owner advances")
+	ok, err = h.Consumers.AdvanceConsumer(c, "c1", "w1", start, to, now)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = h.Consumers.AdvanceConsumer(c, "c1", "w1", start, to, now)
+	require.NoError(t, err)
+	assert.False(t, ok, "from must be the checkpoint: a second advance from the old one does nothing")
+	_, err = h.Consumers.AdvanceConsumer(c, "c1", "w1", to, start, now)
+	assert.ErrorIs(t, err, logs.ErrInvalid, "a checkpoint never goes back")
+	n, err := h.Consumers.CountAfter(c, "t1", start, 100)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n)
+	n, err = h.Consumers.CountAfter(c, "", to, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	n, err = h.Consumers.CountAfter(c, "t1", start, 1)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n, "counted at most max")
+
+	// An expired lease is taken over; the old owner can no longer advance.
+	st, ok, err = h.Consumers.ClaimConsumer(c, "c1", "w2", start, now.Add(3*time.Minute), now.Add(4*time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, to, st.Checkpoint, "the checkpoint survives the owner")
+	ok, err = h.Consumers.AdvanceConsumer(c, "c1", "w1", to, to, now.Add(3*time.Minute))
+	require.NoError(t, err)
+	assert.False(t, ok)
+	require.NoError(t, h.Consumers.ReleaseConsumer(c, "c1", "w2"))
+	_, ok, err = h.Consumers.ClaimConsumer(c, "c1", "w3", start, now.Add(3*time.Minute), now.Add(4*time.Minute))
+	require.NoError(t, err)
+	assert.True(t, ok, "a released lease is free")
+
+	// Concurrent claims: one wins.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for w := range 6 {
+		wg.Go(func() {
+			_, ok, err := h.Consumers.ClaimConsumer(context.Background(), "c2", fmt.Sprintf("w%d", w), start, now, now.Add(time.Minute))
+			if assert.NoError(t, err) && ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, wins)
+	states, err := h.Consumers.ConsumerStates(c)
+	require.NoError(t, err)
+	require.Len(t, states, 2)
+	require.NoError(t, h.Consumers.DeleteConsumer(c, "c2"))
+	states, err = h.Consumers.ConsumerStates(c)
+	require.NoError(t, err)
+	require.Len(t, states, 1)
+	assert.Equal(t, "c1", states[0].Name)
+}
+
+// consumeRollups runs the rollup consumer by hand over at most max entries.
+func consumeRollups(t *testing.T, h Harness, max int) {
+	t.Helper()
+	c := ctx(t)
+	now := time.Now()
+	st, ok, err := h.Consumers.ClaimConsumer(c, logstore.RollupConsumer, "test", logstore.Cursor{}, now, now.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok)
+	recs, err := h.Store.After(c, "", st.Checkpoint, max)
+	require.NoError(t, err)
+	if len(recs) == 0 {
+		return
+	}
+	ok, err = h.Consumers.AdvanceConsumer(c, logstore.RollupConsumer, "test", st.Checkpoint, recs[len(recs)-1].Cursor, now,
+		logstore.RollupEffect{Deltas: logstore.RollupDeltas(recs)})
+	require.NoError(t, err)
+	require.True(t, ok)
+}
+
+// testTotalsFromRollups: the list's total equals a direct count for every
+// filter and range, however far the rollup consumer got, with entries
+// written out of time order, in the past and at bucket edges.
+func testTotalsFromRollups(t *testing.T, h Harness) {
+	if h.Consumers == nil {
+		t.Skip("the store keeps no consumers")
+	}
+	day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	levels := []logs.Level{logs.LevelInfo, logs.LevelWarn, logs.LevelError}
+	sources := []string{"auth", "admin", "scim"}
+	var batch []logs.Entry
+	add := func(at time.Time, i int) {
+		batch = append(batch, entry(levels[i%3], sources[i%len(sources)], fmt.Sprintf("m%d", i), at))
+	}
+	i := 0
+	for d := range 4 {
+		for hh := 0; hh < 24; hh += 5 {
+			add(day.AddDate(0, 0, d).Add(time.Duration(hh)*time.Hour+17*time.Minute), i)
+			i++
+		}
+	}
+	// Edges of hours and days, to the microsecond.
+	for _, at := range []time.Time{day, day.Add(time.Hour), day.Add(time.Hour - time.Microsecond), day.Add(24 * time.Hour), day.Add(24*time.Hour - time.Microsecond)} {
+		add(at, i)
+		add(at, i+1)
+		i += 2
+	}
+	appendAll(t, h.Store, "t1", batch...)
+	appendAll(t, h.Store, "t2", entry(logs.LevelError, "auth", "other tenant", day.Add(2*time.Hour)))
+
+	filters := []logquery.Filter{{}}
+	for _, l := range append([]logs.Level{""}, levels...) {
+		for _, src := range []string{"", "auth"} {
+			for _, r := range [][2]time.Time{
+				{},
+				{day.Add(90 * time.Minute), {}},
+				{{}, day.Add(50 * time.Hour)},
+				{day.Add(30 * time.Minute), day.Add(40 * time.Minute)},
+				{day.Add(time.Hour), day.Add(2*time.Hour - time.Microsecond)},
+				{day.Add(time.Hour - time.Microsecond), day.Add(time.Hour)},
+				{day, day.Add(24 * time.Hour)},
+				{day, day.Add(24*time.Hour - time.Microsecond)},
+				{day.Add(23 * time.Hour), day.Add(73*time.Hour + 5*time.Minute)},
+				{day.AddDate(0, 0, -30), day.AddDate(0, 0, 30)},
+			} {
+				filters = append(filters, logquery.Filter{Level: l, Source: src, Start: r[0], End: r[1]})
+			}
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		for _, f := range filters {
+			page, err := h.Store.Query(ctx(t), "t1", f)
+			require.NoError(t, err)
+			n, err := h.Store.Count(ctx(t), "t1", f, "")
+			require.NoError(t, err)
+			require.Equal(t, n, page.Total, "%s: %s", stage, f)
+		}
+	}
+	check("nothing consumed")
+	consumeRollups(t, h, 7)
+	check("some consumed")
+	consumeRollups(t, h, 1000)
+	check("all consumed")
+	// Entries after the checkpoint, back-dated ones among them.
+	var late []logs.Entry
+	for j := range 12 {
+		late = append(late, entry(levels[j%3], sources[j%3], "late", day.Add(time.Duration(j*7)*time.Hour+time.Minute)))
+	}
+	appendAll(t, h.Store, "t1", late...)
+	check("new entries not consumed")
+	consumeRollups(t, h, 5)
+	check("partly consumed again")
+	consumeRollups(t, h, 1000)
+	check("consumed again")
 }

@@ -1,0 +1,20 @@
+package bunstore
+
+import (
+	"context"
+
+	"github.com/ithbat/logs/logquery"
+)
+
+// TotalAndCount returns, from one statement (one snapshot), the total the
+// list answers for f (no search) and a direct count of the same entries.
+func TotalAndCount(ctx context.Context, s *Store, tenant string, f logquery.Filter) (total, direct int64, err error) {
+	tq, targs := s.totalSQL(tenant, f)
+	where, wargs, err := s.where(tenant, f, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	q := "SELECT (" + tq + "), (SELECT count(*) FROM log_entries WHERE " + where + ")"
+	err = s.db.QueryRowContext(ctx, q, append(targs, wargs...)...).Scan(&total, &direct)
+	return total, direct, err
+}
