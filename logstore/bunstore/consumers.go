@@ -179,7 +179,7 @@ func (s *Store) ReleaseConsumer(ctx context.Context, name, owner string) error {
 // ConsumerStates implements logstore.Consumers.
 func (s *Store) ConsumerStates(ctx context.Context) ([]logstore.ConsumerState, error) {
 	var rows []consumerRow
-	err := s.db.NewRaw("SELECT " + consumerColumns + " FROM log_consumers ORDER BY name").Scan(ctx, &rows)
+	err := s.db.NewRaw("SELECT "+consumerColumns+" FROM log_consumers ORDER BY name").Scan(ctx, &rows)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, s.wrap("consumers", err)
 	}

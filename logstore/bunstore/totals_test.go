@@ -107,7 +107,7 @@ func TestTotalsExactWhileAppending(t *testing.T) {
 					f.Start = now.Add(-time.Duration(rng.Int64N(int64(80 * time.Hour))))
 				}
 				if rng.IntN(3) > 0 {
-					f.End = now.Add(-time.Duration(rng.Int64N(int64(80*time.Hour)))).Add(24 * time.Hour)
+					f.End = now.Add(-time.Duration(rng.Int64N(int64(80 * time.Hour)))).Add(24 * time.Hour)
 				}
 				if !f.Start.IsZero() && !f.End.IsZero() && f.Start.After(f.End) {
 					f.Start, f.End = f.End, f.Start
