@@ -1,0 +1,53 @@
+// Package logconsume runs durable consumers of the entry feed: named
+// readers that see every entry once, in the order entries became visible
+// (the store's cursor order), from a checkpoint kept in the database.
+//
+// Several features read the log that way: the rollups behind exact totals
+// and the stats ([Rollups]), the log streams that push a tenant's entries to
+// its webhook or bucket, the verifiable log. Each is a [Spec]: a name, the
+// tenant whose entries it reads ("" for all), a batch size, and Apply,
+// which gets the next batch after the checkpoint and returns the effects
+// to commit with it.
+//
+// # Delivery
+//
+// A [Runner] runs its specs, each in a goroutine: it claims the consumer's
+// lease (logstore.Consumers), reads the entries beyond the checkpoint with
+// Store.After (below the visibility watermark, so no entry can appear
+// behind the checkpoint later), calls Apply, and moves the checkpoint over
+// the batch in the same transaction as the effects Apply returned. So:
+//
+//   - effects inside the database (logstore.Effect: the rollups, the
+//     verifiable log's tree) are applied exactly once;
+//   - effects outside it (a webhook, a file in a bucket), made by Apply
+//     itself, happen at least once: when a process dies between the effect
+//     and the checkpoint, or loses its lease, the next owner hands the same
+//     batch out again. Entry ids let receivers deduplicate.
+//
+// An Apply error leaves the checkpoint where it was; the batch is handed out
+// again after a backoff (doubling from Options.Retry up to Options.MaxRetry).
+//
+// # Replicas and leases
+//
+// Any number of processes may run Runners with the same specs on one
+// database: the lease (Options.Lease) makes each consumer run in one of them
+// at a time. The owner renews it every third of its length; a process that
+// dies keeps it until it expires, then another takes over from the
+// checkpoint. Close gives the leases back at once.
+//
+// A consumer at the head waits for Store.Watch (appends in this process, or
+// LISTEN/NOTIFY on PostgreSQL) or Options.Poll, then Options.Settle more so
+// that a burst of appends makes one batch. The append path never waits for
+// a consumer.
+//
+// # Errors
+//
+// Add refuses a spec without a name or Apply, or a name already running
+// (logs.ErrInvalid). Store errors are logged and retried; they end nothing.
+//
+// # Concurrency
+//
+// A Runner is safe for concurrent use. Apply of one spec is called from one
+// goroutine at a time; different specs run concurrently. Close stops every
+// goroutine and waits for them.
+package logconsume
