@@ -20,6 +20,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/ithbat/logs/internal/secrets"
+	"github.com/ithbat/logs/logconsume"
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
@@ -54,6 +55,7 @@ type Main struct {
 	listener  net.Listener
 	done      chan struct{} // closed when the server stops serving
 	retention *logstore.Retention
+	consumers *logconsume.Runner
 	serveErr  error // why, when it was not Close; read after done
 }
 
@@ -223,6 +225,10 @@ func (m *Main) Close() error {
 		_ = m.retention.Close()
 		m.retention = nil
 	}
+	if m.consumers != nil {
+		_ = m.consumers.Close()
+		m.consumers = nil
+	}
 	if err := m.closeExporter(); err != nil {
 		errs = append(errs, fmt.Errorf("close exporter: %w", err))
 	}
@@ -281,6 +287,11 @@ func (m *Main) serve(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	m.consumers = logconsume.New(m.store, m.store, &logconsume.Options{Logger: log})
+	if err := m.consumers.Add(logconsume.Rollups()); err != nil {
+		_ = m.listener.Close()
+		return err
 	}
 	if keep := c.Retention; keep >= 0 && purge {
 		m.retention = logstore.NewRetention(m.store, &logstore.RetentionOptions{Keep: keep, Logger: log})

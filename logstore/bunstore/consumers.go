@@ -148,14 +148,29 @@ func (s *Store) applyRollup(ctx context.Context, tx bun.Tx, e logstore.RollupEff
 			keys = keys[len(chunk):]
 			var q strings.Builder
 			args := make([]any, 0, 5*len(chunk))
-			q.WriteString("INSERT INTO " + table.name + " (tenant_id, bucket, level, source, n) VALUES ")
+			// Counts of what the retention purge removed are not kept: a
+			// batch read before a purge may commit after it.
+			q.WriteString("INSERT INTO " + table.name + " (tenant_id, bucket, level, source, n) SELECT * FROM (VALUES ")
 			for i, k := range chunk {
 				if i > 0 {
 					q.WriteString(", ")
 				}
-				q.WriteString("(?, ?, ?, ?, ?)")
+				if s.pg {
+					q.WriteString("(?::text, ?::bigint, ?::text, ?::text, ?::bigint)")
+				} else {
+					q.WriteString("(?, ?, ?, ?, ?)")
+				}
 				args = append(args, k.tenant, k.bucket, k.level, k.source, sum[k])
 			}
+			tenantCol, bucketCol := "v.tenant_id", "v.bucket"
+			if s.pg {
+				q.WriteString(") AS v (tenant_id, bucket, level, source, n)")
+			} else {
+				q.WriteString(") AS v") // SQLite names the columns column1, column2, ...
+				tenantCol, bucketCol = "v.column1", "v.column2"
+			}
+			q.WriteString(" WHERE " + bucketCol + " >= coalesce((SELECT max(before) FROM log_purges p WHERE p.tenant_id IN ('', " +
+				tenantCol + ")), -9223372036854775807)")
 			q.WriteString(" ON CONFLICT (tenant_id, bucket, level, source) DO UPDATE SET n = " + table.name + ".n + excluded.n")
 			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 				return err

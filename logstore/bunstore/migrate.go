@@ -231,6 +231,12 @@ func migrateConsumers(dialectInfo) []string {
 		)`,
 		counts("log_counts_hour"),
 		counts("log_counts_day"),
+		// How far the retention purge removed entries (tenant "" for
+		// every tenant): the rollups keep no counts before it.
+		`CREATE TABLE IF NOT EXISTS log_purges (
+			tenant_id TEXT   PRIMARY KEY,
+			before    BIGINT NOT NULL
+		)`,
 	}
 }
 
@@ -246,6 +252,7 @@ func servingGrants(role string) []string {
 		"GRANT EXECUTE ON FUNCTION log_entries_watermark() TO " + r,
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON log_export_jobs, logstream_tickets, log_consumers TO " + r,
 		"GRANT SELECT, INSERT, UPDATE ON log_counts_hour, log_counts_day TO " + r,
+		"GRANT SELECT ON log_purges TO " + r,
 		"GRANT SELECT ON " + migrationTable + " TO " + r,
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logstore"
 )
 
 // PostgreSQL keeps log_entries in monthly partitions, named
@@ -35,25 +36,31 @@ func (s *Store) ensurePartitions(ctx context.Context, es []logs.Entry) error {
 	return nil
 }
 
-// Purge implements logstore.Store, through the admin connection.
-// PostgreSQL drops the monthly partitions that end at or before t (entries
-// of a partly expired month stay until the whole month has expired).
-// SQLite deletes the rows, lifting the immutability trigger inside the
-// same transaction, so no other connection sees the table unguarded.
+// Purge implements logstore.Store, through the admin connection. It
+// removes whole months on PostgreSQL (the monthly partitions that end at
+// or before t: entries of a partly expired month stay until all of it
+// has expired) and whole days on SQLite (the rows, lifting the
+// immutability trigger inside the same transaction, so that no other
+// connection sees the table unguarded). In the same transaction it
+// removes the rollups of what it removed and records how far it went
+// (log_purges), so that the rollup consumer keeps no counts of it.
 func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	if !s.pg {
 		var n int64
+		boundary := startOfDay(before)
 		err := s.admin.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			if _, err := tx.ExecContext(ctx, "DROP TRIGGER IF EXISTS log_entries_no_delete"); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, "DELETE FROM log_entries WHERE created_at < ?", before.UnixMicro())
+			res, err := tx.ExecContext(ctx, "DELETE FROM log_entries WHERE created_at < ?", boundary.UnixMicro())
 			if err != nil {
 				return err
 			}
 			n, _ = res.RowsAffected()
-			_, err = tx.ExecContext(ctx, sqliteNoDelete)
-			return err
+			if _, err = tx.ExecContext(ctx, sqliteNoDelete); err != nil {
+				return err
+			}
+			return s.purgeRollups(ctx, tx, boundary)
 		})
 		return n, s.wrap("purge", err)
 	}
@@ -94,8 +101,10 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 			if _, err := tx.ExecContext(ctx, "ALTER TABLE log_entries DETACH PARTITION "+quoteIdent(name)); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, "DROP TABLE "+quoteIdent(name))
-			return err
+			if _, err := tx.ExecContext(ctx, "DROP TABLE "+quoteIdent(name)); err != nil {
+				return err
+			}
+			return s.purgeRollups(ctx, tx, end)
 		})
 		if err != nil {
 			return total, s.wrap("purge "+name, err)
@@ -104,4 +113,29 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// purgeRollups records that every entry before boundary is gone and
+// removes their rollups, inside the purge's transaction. The rollup
+// consumer's row is locked first: a batch the consumer read before the
+// purge commits after it, and then sees the boundary (applyRollup).
+func (s *Store) purgeRollups(ctx context.Context, tx bun.Tx, boundary time.Time) error {
+	b := boundary.UnixMicro()
+	lock := "SELECT 1 FROM log_consumers WHERE name = ?"
+	if s.pg {
+		lock += " FOR UPDATE"
+	}
+	if _, err := tx.ExecContext(ctx, lock, logstore.RollupConsumer); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO log_purges (tenant_id, before) VALUES ('', ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET before = CASE WHEN excluded.before > log_purges.before THEN excluded.before ELSE log_purges.before END`, b); err != nil {
+		return err
+	}
+	for _, table := range []string{"log_counts_hour", "log_counts_day"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE bucket < ?", b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
