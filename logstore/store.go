@@ -60,6 +60,15 @@ type Store interface {
 	// or the store closes. It never blocks writers.
 	Watch(ctx context.Context) <-chan struct{}
 
+	// Stats returns the counts of tenant's entries that match f (paging
+	// ignored): in all, by level, by source, and per bucket of interval
+	// (one of Intervals) over the range of f (to now when it has no end,
+	// from the oldest bucket with entries when it has no start), newest
+	// bucket first, empty buckets included. Exact like Query's total. A
+	// range of more than MaxBuckets buckets is an error wrapping
+	// logs.ErrInvalid naming "interval".
+	Stats(ctx context.Context, tenant string, f logquery.Filter, interval time.Duration) (Stats, error)
+
 	// Purge removes entries created before t, as far as the database can
 	// do so cheaply (whole partitions on PostgreSQL), and returns how many
 	// it removed (-1 when the database does not say).
@@ -74,6 +83,27 @@ type Page struct {
 	Entries []logs.Entry
 	Total   int64
 }
+
+// Stats are the counts of Store.Stats.
+type Stats struct {
+	Total   int64
+	Levels  map[logs.Level]int64
+	Sources map[string]int64
+	Buckets []Bucket // newest first
+}
+
+// Bucket is the count of one interval of Stats, starting at Start.
+type Bucket struct {
+	Start  time.Time
+	Count  int64
+	Levels map[logs.Level]int64
+}
+
+// Intervals are the bucket widths of Stats.
+var Intervals = []time.Duration{time.Minute, 5 * time.Minute, time.Hour, 24 * time.Hour}
+
+// MaxBuckets bounds the buckets of one Stats answer.
+const MaxBuckets = 2000
 
 // Record is an entry with its cursor.
 type Record struct {

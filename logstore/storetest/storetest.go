@@ -68,6 +68,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"TicketLedger", testTicketLedger},
 		{"ConsumerLeases", testConsumerLeases},
 		{"TotalsFromRollups", testTotalsFromRollups},
+		{"Stats", testStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1115,4 +1116,87 @@ func testTotalsFromRollups(t *testing.T, h Harness) {
 	check("partly consumed again")
 	consumeRollups(t, h, 1000)
 	check("consumed again")
+}
+
+// testStats: the counts of Stats agree with direct counts, per bucket, per
+// level and source, for every interval, with and without the rollups.
+func testStats(t *testing.T, h Harness) {
+	day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	levels := []logs.Level{logs.LevelInfo, logs.LevelWarn, logs.LevelError}
+	var batch []logs.Entry
+	for i := range 60 {
+		at := day.Add(time.Duration(i*53) * time.Minute).Add(time.Duration(i) * time.Second)
+		batch = append(batch, entry(levels[i%3], []string{"auth", "admin"}[i%2], fmt.Sprintf("login %d", i), at))
+	}
+	appendAll(t, h.Store, "t1", batch...)
+	appendAll(t, h.Store, "t2", entry(logs.LevelInfo, "auth", "other", day))
+	check := func(stage string) {
+		for _, c := range []struct {
+			f        logquery.Filter
+			interval time.Duration
+		}{
+			{logquery.Filter{}, 24 * time.Hour},
+			{logquery.Filter{End: day.Add(80 * time.Hour)}, time.Hour},
+			{logquery.Filter{Start: day.Add(90 * time.Minute), End: day.Add(40 * time.Hour)}, time.Hour},
+			{logquery.Filter{Start: day.Add(90 * time.Minute), End: day.Add(50 * time.Hour)}, 24 * time.Hour},
+			{logquery.Filter{Level: logs.LevelError, Start: day, End: day.Add(6 * time.Hour)}, 5 * time.Minute},
+			{logquery.Filter{Source: "auth", Start: day, End: day.Add(2 * time.Hour)}, time.Minute},
+			{logquery.Filter{Search: "login 1", Start: day.Add(-time.Hour), End: day.Add(3 * 24 * time.Hour)}, 24 * time.Hour},
+		} {
+			st, err := h.Store.Stats(ctx(t), "t1", c.f, c.interval)
+			require.NoError(t, err, stage)
+			total, err := h.Store.Count(ctx(t), "t1", c.f, "")
+			require.NoError(t, err)
+			require.Equal(t, total, st.Total, "%s: %s every %s", stage, c.f, c.interval)
+			var sum, lv, src int64
+			for _, n := range st.Levels {
+				lv += n
+			}
+			for _, n := range st.Sources {
+				src += n
+			}
+			assert.Equal(t, total, lv)
+			assert.Equal(t, total, src)
+			for i, b := range st.Buckets {
+				if i > 0 {
+					require.Equal(t, st.Buckets[i-1].Start.Add(-c.interval), b.Start, "newest first, every bucket")
+				}
+				f := c.f
+				f.Start, f.End = b.Start, b.Start.Add(c.interval-time.Microsecond)
+				if !c.f.Start.IsZero() && c.f.Start.After(f.Start) {
+					f.Start = c.f.Start
+				}
+				if !c.f.End.IsZero() && c.f.End.Before(f.End) {
+					f.End = c.f.End
+				}
+				n, err := h.Store.Count(ctx(t), "t1", f, "")
+				require.NoError(t, err)
+				require.Equal(t, n, b.Count, "%s: bucket %s of %s", stage, b.Start, c.f)
+				var bl int64
+				for _, m := range b.Levels {
+					bl += m
+				}
+				assert.Equal(t, b.Count, bl)
+				sum += b.Count
+			}
+			assert.Equal(t, total, sum, "the buckets hold every match")
+			if !c.f.Start.IsZero() {
+				assert.Equal(t, c.f.Start.Truncate(c.interval), st.Buckets[len(st.Buckets)-1].Start, "from the range's start")
+			}
+		}
+	}
+	check("no rollups")
+	if h.Consumers != nil {
+		consumeRollups(t, h, 25)
+		check("some consumed")
+		consumeRollups(t, h, 1000)
+		check("all consumed")
+	}
+	_, err := h.Store.Stats(ctx(t), "t1", logquery.Filter{Start: day.AddDate(-1, 0, 0), End: day}, time.Minute)
+	require.ErrorIs(t, err, logs.ErrInvalid)
+	assert.Equal(t, "interval", logs.FieldOf(err))
+	_, err = h.Store.Stats(ctx(t), "t1", logquery.Filter{}, time.Minute)
+	require.ErrorIs(t, err, logs.ErrInvalid, "from the oldest entry to now, too many minutes")
+	_, err = h.Store.Stats(ctx(t), "t1", logquery.Filter{}, 2*time.Hour)
+	require.ErrorIs(t, err, logs.ErrInvalid)
 }
