@@ -51,6 +51,33 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendConcurrent measures many small appends at once: 64
+// goroutines appending one entry each, as many HTTP clients sending one
+// entry per request; the store groups them into shared transactions. It
+// reports appends per second.
+func BenchmarkAppendConcurrent(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			s, err := bunstore.Open(context.Background(), testdb.URL(b, backend), &bunstore.Options{NoSearchIndex: true})
+			require.NoError(b, err)
+			defer s.Close()
+			one := benchEntries(1, time.Now())
+			b.SetParallelism(32) // 64 goroutines on 2 cores
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.Append(context.Background(), "bench", one); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
+		})
+	}
+}
+
 // BenchmarkQuery measures list requests on a large tenant (LOGS_BENCH_ROWS
 // entries, default 200,000, beside a second tenant of the same size):
 // page 1, a deep page, a level filter and a search, each with its total.

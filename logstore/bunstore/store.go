@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"iter"
 	"log/slog"
 	"os"
@@ -73,9 +72,11 @@ type Store struct {
 
 	parts sync.Map // PostgreSQL partitions known to exist: "p202611" -> true
 
-	mu       sync.Mutex
-	watchers map[chan struct{}]struct{}
-	listenOn bool
+	mu        sync.Mutex
+	watchers  map[chan struct{}]struct{}
+	listenOn  bool
+	appends   chan *pending // to the committer (append.go)
+	notifyReq chan struct{} // to the notifier
 	// ticketSweep is when SpendTicket next deletes expired tickets.
 	ticketSweep time.Time
 	wg          sync.WaitGroup
@@ -168,6 +169,11 @@ func New(db *bun.DB, opts *Options) *Store {
 	s.log = s.opts.Logger
 	s.pg = isPG(db)
 	s.bg, s.cancel = context.WithCancel(context.Background())
+	s.appends = make(chan *pending)
+	s.notifyReq = make(chan struct{}, 1)
+	s.wg.Add(2)
+	go s.committer()
+	go s.notifier()
 	return s
 }
 
@@ -226,230 +232,6 @@ func (s *Store) isClosed() bool {
 	default:
 		return false
 	}
-}
-
-// --- Append --------------------------------------------------------------
-
-const insertChunk = 500
-
-// Append implements logstore.Store.
-//
-// A writer-given id the tenant already has is not stored again: when the
-// fields the writer gave equal the stored ones (a createdAt it left out is
-// not compared) the stored entry is returned in its place, else the batch
-// is refused with logs.ErrConflict naming logs[i].id. On PostgreSQL the
-// key must contain the partition key (created_at), so it cannot catch a
-// retry by itself: Append takes a transaction lock per (tenant, bucket of
-// ids) for the writer-given ids, in one order, then looks the ids up, so
-// that concurrent retries of one batch store it once. Ids the store
-// assigns are new and take no lock.
-func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry) ([]logs.Entry, error) {
-	out, err := logstore.Prepare(tenant, entries, s.opts.Now())
-	if err != nil {
-		return nil, fmt.Errorf("bunstore: append: %w", err)
-	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	metas := make([]string, len(out))
-	for i := range out {
-		b, err := logs.EncodeMetadata(out[i].Metadata)
-		if err != nil {
-			fe := err.(*logs.FieldError)
-			return nil, fmt.Errorf("bunstore: append: %w", logs.Invalid(fmt.Sprintf("logs[%d].%s", i, fe.Field), "%s", fe.Msg))
-		}
-		metas[i] = string(b)
-	}
-	for attempt := 0; ; attempt++ {
-		if s.pg {
-			if err := s.ensurePartitions(ctx, out); err != nil {
-				return nil, err
-			}
-		}
-		err = s.insert(ctx, tenant, entries, out, metas)
-		if attempt == 0 && isMissingPartition(err) {
-			// Another process purged a partition this one knew of.
-			s.parts.Clear()
-			continue
-		}
-		break
-	}
-	if err != nil {
-		return nil, s.wrap("append", err)
-	}
-	s.poke()
-	return out, nil
-}
-
-// insert stores the prepared batch out in one transaction (see Append).
-func (s *Store) insert(ctx context.Context, tenant string, entries, out []logs.Entry, metas []string) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		skip, err := s.dedupe(ctx, tx, tenant, entries, out, metas)
-		if err != nil {
-			return err
-		}
-		var q strings.Builder
-		args := make([]any, 0, insertChunk*8)
-		flush := func() error {
-			if len(args) == 0 {
-				return nil
-			}
-			_, err := tx.ExecContext(ctx, q.String(), args...)
-			q.Reset()
-			args = args[:0]
-			return err
-		}
-		for i, e := range out {
-			if skip[i] {
-				continue
-			}
-			if len(args) == 0 {
-				q.WriteString("INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata) VALUES ")
-			} else {
-				q.WriteString(", ")
-			}
-			if s.pg {
-				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?::json)")
-			} else {
-				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-			}
-			args = append(args, tenant, e.ID, s.timeArg(e.CreatedAt), string(e.Level), e.Source, e.Message, logquery.Fold(e.Message), metas[i])
-			if len(args) >= insertChunk*8 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if s.pg {
-			_, err = tx.ExecContext(ctx, "SELECT pg_notify('log_entries', '')")
-		}
-		return err
-	})
-}
-
-// idBuckets is the number of transaction locks per tenant that serialise
-// appends of writer-given ids (PostgreSQL): two appends wait for each other
-// only when they name ids of one bucket.
-const idBuckets = 64
-
-// dedupe decides which entries of the batch are stored already: it returns
-// their indexes, and replaces them in out by the stored entries. An id
-// given twice in the batch is stored once. An id whose stored entry
-// differs from what the writer gave is a conflict. in is the batch as
-// given, out as prepared, metas the encoded metadata of out.
-func (s *Store) dedupe(ctx context.Context, tx bun.Tx, tenant string, in, out []logs.Entry, metas []string) (map[int]bool, error) {
-	skip := map[int]bool{}
-	first := map[string]int{} // id -> index of its first entry in the batch
-	var given []string
-	for i := range out {
-		if in[i].ID == "" {
-			continue // assigned by Prepare: new
-		}
-		if j, ok := first[out[i].ID]; ok {
-			if !sameEntry(in[i], out[i], metas[i], out[j], metas[j]) {
-				return nil, conflict(i)
-			}
-			skip[i] = true
-			continue
-		}
-		first[out[i].ID] = i
-		given = append(given, out[i].ID)
-	}
-	if len(given) == 0 {
-		return skip, nil
-	}
-	if s.pg {
-		if err := s.lockIDs(ctx, tx, tenant, given); err != nil {
-			return nil, err
-		}
-	}
-	stored, err := s.storedByID(ctx, tx, tenant, given)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if skip[i] || in[i].ID == "" {
-			continue
-		}
-		r, ok := stored[out[i].ID]
-		if !ok {
-			continue
-		}
-		if !sameEntry(in[i], out[i], metas[i], r.Entry, string(r.Metadata)) {
-			return nil, conflict(i)
-		}
-		e := r.Entry
-		if e.Metadata, err = decodeMetadata(e.ID, r.Metadata); err != nil {
-			return nil, err
-		}
-		out[i] = e
-		skip[i] = true
-	}
-	return skip, nil
-}
-
-func conflict(i int) error {
-	return fmt.Errorf("%w: %w", logs.ErrConflict, logs.Invalid(fmt.Sprintf("logs[%d].id", i),
-		"is an id the tenant has already, with other content; a retry must send the same entry"))
-}
-
-// sameEntry reports whether the entry the writer gave (in, prepared as
-// out with metadata meta) equals a stored one: every field it gave, and
-// createdAt only when it gave it.
-func sameEntry(in, out logs.Entry, meta string, stored logs.Entry, storedMeta string) bool {
-	return out.Level == stored.Level && out.Source == stored.Source && out.Message == stored.Message &&
-		meta == storedMeta && (in.CreatedAt.IsZero() || out.CreatedAt.Equal(stored.CreatedAt))
-}
-
-// lockIDs takes the transaction locks of the buckets of ids, in ascending
-// order, so that appends never deadlock on them.
-func (s *Store) lockIDs(ctx context.Context, tx bun.Tx, tenant string, ids []string) error {
-	h := fnv.New64a()
-	h.Write([]byte(tenant))
-	base := int64(h.Sum64()>>1) &^ (idBuckets - 1)
-	var buckets [idBuckets]bool
-	for _, id := range ids {
-		h := fnv.New32a()
-		h.Write([]byte(id))
-		buckets[h.Sum32()%idBuckets] = true
-	}
-	var q strings.Builder
-	q.WriteString("SELECT ")
-	n := 0
-	for b, on := range buckets {
-		if !on {
-			continue
-		}
-		if n > 0 {
-			q.WriteString(", ")
-		}
-		fmt.Fprintf(&q, "pg_advisory_xact_lock(%d)", base|int64(b))
-		n++
-	}
-	_, err := tx.ExecContext(ctx, q.String())
-	return err
-}
-
-// storedByID returns the tenant's stored entries among ids, by id.
-func (s *Store) storedByID(ctx context.Context, tx bun.Tx, tenant string, ids []string) (map[string]logstore.RawEntry, error) {
-	q := "SELECT " + s.cols() + " FROM log_entries WHERE tenant_id = ? AND id IN (?)"
-	rows, err := tx.QueryContext(ctx, q, tenant, bun.In(ids))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]logstore.RawEntry{}
-	for rows.Next() {
-		r, err := s.scanEntry(rows)
-		if err != nil {
-			return nil, err
-		}
-		out[r.Entry.ID] = r
-	}
-	return out, rows.Err()
 }
 
 // timeArg is a created_at value as the dialect stores it: timestamptz on

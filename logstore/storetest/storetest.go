@@ -40,7 +40,8 @@ type Harness struct {
 }
 
 // Run runs the conformance suite. newHarness must return a store on an
-// empty database; the suite closes it.
+// empty database; the suite closes it. The behaviours run in parallel
+// (t.Parallel), each on its own harness.
 func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests := []struct {
 		name string
@@ -72,6 +73,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each behaviour has a database of its own
 			h := newHarness(t)
 			t.Cleanup(func() { _ = h.Store.Close() })
 			tt.fn(t, h)
