@@ -33,7 +33,8 @@
 // database: the lease (Options.Lease) makes each consumer run in one of them
 // at a time. The owner renews it every third of its length; a process that
 // dies keeps it until it expires, then another takes over from the
-// checkpoint. Close gives the leases back at once.
+// checkpoint. Close lets a batch in progress finish (its Apply and its
+// checkpoint), then gives the leases back at once.
 //
 // A consumer at the head waits for Store.Watch (appends in this process, or
 // LISTEN/NOTIFY on PostgreSQL) or Options.Poll, then Options.Settle more so

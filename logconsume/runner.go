@@ -273,15 +273,21 @@ func (r *Runner) run(ctx context.Context, c *running) {
 				r.idle(ctx, c, renewAt)
 				continue
 			}
-			effects, err := c.spec.Apply(ctx, recs)
+			// A batch begun is finished, also when Close comes meanwhile:
+			// its effects and its checkpoint go together (bounded by the
+			// lease, which ends the owner's right anyway).
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Lease)
+			effects, err := c.spec.Apply(wctx, recs)
 			if err != nil {
+				cancel()
 				if !fail("apply a batch", err) {
 					return
 				}
 				continue
 			}
 			to := recs[len(recs)-1].Cursor
-			ok, err := r.consumers.AdvanceConsumer(ctx, name, r.owner, cp, to, r.opts.Now(), effects...)
+			ok, err := r.consumers.AdvanceConsumer(wctx, name, r.owner, cp, to, r.opts.Now(), effects...)
+			cancel()
 			if err != nil {
 				if !fail("advance the checkpoint", err) {
 					return
