@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -140,15 +139,14 @@ type Broadcaster struct {
 	sealer  *Sealer
 	tickets *tickets
 
-	ctx    context.Context // ends the tailer; canceled by Close
+	ctx    context.Context // ends the tailer and shortens the streams' writes; canceled by Close
 	cancel context.CancelFunc
 	done   chan struct{}
 	kick   chan struct{}  // wakes the tailer when the first subscription comes
-	served sync.WaitGroup // streams on connections taken over (ServeSSE)
+	served sync.WaitGroup // streams that ServeSSE serves, for Close
 
 	mu       sync.Mutex
 	closed   bool
-	conns    map[net.Conn]struct{} // connections taken over, for Close
 	byTenant map[string][]*Subscription
 	n        int
 	active   bool            // the tailer is reading: pos is current
@@ -188,7 +186,6 @@ func New(store logstore.Store, opts *Options) (*Broadcaster, error) {
 		store: store, opts: o, log: o.Logger, sealer: sealer, tickets: tk,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1),
 		byTenant: map[string][]*Subscription{},
-		conns:    map[net.Conn]struct{}{},
 		recent:   make([]*Event, o.Recent),
 	}
 	go b.run()
@@ -362,9 +359,10 @@ func (b *Broadcaster) Streams(tenant string) (all, ofTenant int) {
 }
 
 // Close ends every subscription with [EndShutdown], refuses new ones, stops
-// the tailer, and waits for the streams that [ServeSSE] serves on
-// connections it took over to send their `event: end` (each write then
-// waits 2 s at most). It does not close the store.
+// the tailer, and waits for the streams that [ServeSSE] serves to send their
+// `event: end` and return (each write then waits 2 s at most, also one
+// already waiting for a client that stopped reading). It does not close the
+// store.
 func (b *Broadcaster) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -378,23 +376,14 @@ func (b *Broadcaster) Close() error {
 	for _, list := range b.byTenant {
 		all = append(all, list...)
 	}
-	for c := range b.conns {
-		_ = c.SetWriteDeadline(time.Now().Add(shutdownWrite)) // a write blocked on a stalled client
-	}
 	b.mu.Unlock()
+	b.cancel() // stops the tailer, and shortens the deadline of the streams' writes
 	for _, s := range all {
 		s.end(EndShutdown)
 	}
-	b.cancel()
 	<-b.done
 	b.served.Wait()
 	return nil
-}
-
-func (b *Broadcaster) isClosed() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.closed
 }
 
 // event returns the shared event of r, encoding it once.
