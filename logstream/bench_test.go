@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,9 +43,10 @@ import (
 //
 // Environment: LOGSTREAM_BENCH_SECONDS (default 10) is the length of the
 // steady ingest; LOGSTREAM_BENCH_STREAMS (default "1000,10000") lists the
-// numbers of streams, one sub-benchmark each. A number of streams that
-// needs more file descriptors than the process may open is skipped (each
-// process holds one per stream).
+// numbers of streams, one sub-benchmark each (a number that needs more
+// file descriptors than a process may open is skipped: each process holds
+// one per stream); LOGSTREAM_BENCH_HEAPPROFILE names a file for the
+// server's heap profile once the streams are open and idle.
 
 const benchSecret = "logstream-bench-secret-0123456789abcdef"
 
@@ -196,11 +198,22 @@ func fdLimit() uint64 {
 
 // inUse is the memory the process holds for live objects and stacks.
 func inUse() (bytes uint64, goroutines int) {
+	m := memNow()
+	return m.heap + m.stacks, m.goroutines
+}
+
+type memFigures struct {
+	heap, stacks uint64
+	goroutines   int
+}
+
+// memNow measures the live heap and the stacks after a full GC.
+func memNow() memFigures {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc + ms.StackInuse, runtime.NumGoroutine()
+	return memFigures{heap: ms.HeapAlloc, stacks: ms.StackInuse, goroutines: runtime.NumGoroutine()}
 }
 
 type benchScenario struct {
@@ -264,7 +277,7 @@ func runLiveStream(b *testing.B, sc benchScenario) {
 	b.Cleanup(srv.Close)
 	b.Cleanup(func() { _ = bc.Close() })
 
-	memBefore, gBefore := inUse()
+	memBefore := memNow()
 	rssBefore := rss()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchClient$", "-test.count=1", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), "LOGSTREAM_BENCH_URL="+srv.URL, "LOGSTREAM_BENCH_CLIENT_STREAMS="+strconv.Itoa(sc.streams),
@@ -290,9 +303,16 @@ func runLiveStream(b *testing.B, sc benchScenario) {
 	all, _ := bc.Streams("")
 	require.Equal(b, sc.streams, all)
 	time.Sleep(500 * time.Millisecond)
-	memIdle, gIdle := inUse()
+	memIdle := memNow()
 	rssIdle := rss()
-	perStream := float64(memIdle-memBefore) / float64(sc.streams)
+	per := func(after, before uint64) float64 { return (float64(after) - float64(before)) / float64(sc.streams) }
+	perStream := per(memIdle.heap+memIdle.stacks, memBefore.heap+memBefore.stacks)
+	if path := os.Getenv("LOGSTREAM_BENCH_HEAPPROFILE"); path != "" {
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.WriteHeapProfile(f))
+		require.NoError(b, f.Close())
+	}
 
 	// Steady ingest: one entry per tick, each in its own transaction.
 	b.ResetTimer()
@@ -330,8 +350,9 @@ func runLiveStream(b *testing.B, sc benchScenario) {
 	fmt.Printf("  delivery append->client read: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (%d of %d deliveries)\n",
 		res.P50, res.P90, res.P99, res.P999, res.Max, res.Events, deliveries)
 	fmt.Printf("  of which Append (commit): p50 %.2f ms, p99 %.2f ms\n", ms(a50), ms(a99))
-	fmt.Printf("  server memory per idle stream (heap+stacks, HTTP connection included): %.1f KB; goroutines %d -> %d; RSS %.0f -> %.0f MB\n",
-		perStream/1024, gBefore, gIdle, float64(rssBefore)/(1<<20), float64(rssIdle)/(1<<20))
+	fmt.Printf("  server memory per idle stream (heap+stacks, HTTP connection included): %.1f KB (heap %.1f, stacks %.1f); goroutines %d -> %d; RSS %.0f -> %.0f MB\n",
+		perStream/1024, per(memIdle.heap, memBefore.heap)/1024, per(memIdle.stacks, memBefore.stacks)/1024,
+		memBefore.goroutines, memIdle.goroutines, float64(rssBefore)/(1<<20), float64(rssIdle)/(1<<20))
 	if res.Events < deliveries {
 		b.Errorf("lost deliveries: %d of %d", res.Events, deliveries)
 	}
