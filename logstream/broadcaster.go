@@ -70,6 +70,7 @@ type Options struct {
 	Recent int
 
 	// RecentBytes bounds the memory of those entries. Default 16 MiB.
+	// They are dropped when the last subscription ends.
 	RecentBytes int
 
 	// SSE configures [ServeSSE] and [WriteEnd] for the subscriptions of
@@ -428,6 +429,7 @@ func (b *Broadcaster) run() {
 		idle := b.n == 0
 		if idle {
 			b.active = false
+			b.forgetAll()
 		}
 		active := b.active
 		b.mu.Unlock()
@@ -522,8 +524,8 @@ func (b *Broadcaster) activate() bool {
 	}
 	if !live && b.pos.Less(head) {
 		b.pos = head
-		b.rbase, b.rstart, b.rlen, b.rbytes = head, 0, 0, 0
-		clear(b.recent)
+		b.forgetAll()
+		b.rbase = head
 	}
 	b.active = true
 	var all []*Subscription
@@ -581,6 +583,18 @@ func (b *Broadcaster) remember(r logstore.Record, ev *Event) {
 	for b.rbytes > b.opts.RecentBytes && b.rlen > 0 {
 		b.forget()
 	}
+}
+
+// forgetAll drops every recent entry: with no subscription left there is
+// no one to join the live feed, and the ring would keep up to
+// Options.RecentBytes of entries until the next one comes. Called with
+// b.mu held.
+func (b *Broadcaster) forgetAll() {
+	if b.rlen == 0 && b.rbase == b.pos {
+		return // the idle tailer comes here on every wake-up
+	}
+	clear(b.recent)
+	b.rbase, b.rstart, b.rlen, b.rbytes = b.pos, 0, 0, 0
 }
 
 // forget drops the oldest recent entry.
