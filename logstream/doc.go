@@ -75,8 +75,8 @@
 // every write, also one already waiting for a client that stopped reading,
 // to 2 s, and waits for ServeSSE to return; then the HTTP server's Shutdown
 // is not held by the streams either. An idle stream costs the server its
-// subscription (under 1 KB) and net/http's goroutines and buffers of a
-// request (some 30 KB; see the README's figures).
+// subscription (under 1 KB) and net/http's two goroutines and buffers of a
+// request (some 35 KB in all; see the README's figures).
 //
 // # Limits
 //
