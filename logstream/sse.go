@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -182,6 +183,9 @@ type sink struct {
 	rc      *http.ResponseController
 	timeout time.Duration
 	closing context.Context // ends when the Broadcaster closes; nil for never
+
+	mu       sync.Mutex // held by shorten, which Close may call from anywhere
+	finished bool       // the handler is returning: w must not be used any more
 }
 
 func newSink(w http.ResponseWriter, timeout time.Duration, closing context.Context) *sink {
@@ -193,7 +197,20 @@ func (k *sink) isClosing() bool { return k.closing != nil && k.closing.Err() != 
 // shorten cuts the deadline of the write in progress, if any, to
 // shutdownWrite: Close calls it (through context.AfterFunc on closing).
 func (k *sink) shorten() {
-	_ = k.rc.SetWriteDeadline(time.Now().Add(min(k.timeout, shutdownWrite)))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.finished {
+		_ = k.rc.SetWriteDeadline(time.Now().Add(min(k.timeout, shutdownWrite)))
+	}
+}
+
+// finish waits for a shorten in progress and makes later ones do nothing:
+// a ResponseWriter must not be used once its handler returned (on HTTP/2
+// it is gone, on HTTP/1.1 the connection may carry the next request).
+func (k *sink) finish() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.finished = true
 }
 
 // deadline sets the deadline of the writes that follow. Where the
@@ -306,7 +323,11 @@ func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription, opt
 	w.WriteHeader(http.StatusOK)
 	k := newSink(w, o.WriteTimeout, b.ctx)
 	stop := context.AfterFunc(b.ctx, k.shorten)
-	defer stop()
+	defer func() {
+		if !stop() { // shorten started, or will: wait for it, or disarm it
+			k.finish()
+		}
+	}()
 	return serveLoop(ctx, sub, o, k)
 }
 

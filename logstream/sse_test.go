@@ -334,3 +334,29 @@ func TestSSEOverHTTP2(t *testing.T) {
 	require.NoError(t, b.Close())
 	assert.Equal(t, "shutdown", endReason(t, c.readEnd(t)))
 }
+
+// On HTTP/2 a write deadline that passes resets the stream even when no
+// write is pending: a stream silent for longer than WriteTimeout (between
+// heartbeats here) must stay open.
+func TestSSEOverHTTP2IdleBeyondWriteTimeout(t *testing.T) {
+	store := openStore(t, "sqlite")
+	b := newBroadcaster(t, store, logstream.Options{})
+	srv := httptest.NewUnstartedServer(sseHandler(b, &logstream.SSEOptions{Heartbeat: 300 * time.Millisecond, WriteTimeout: 50 * time.Millisecond}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 2, resp.ProtoMajor)
+	c := &client{resp: resp, Reader: sse.NewReader(resp.Body)}
+	c.next(t) // retry
+	c.next(t) // start position
+	for range 2 {
+		assert.Equal(t, []string{"heartbeat"}, c.next(t).Comments)
+	}
+	es := appendEntries(t, store, "a", numbered("after silence", 1)...)
+	assert.Equal(t, es[0].ID, entryID(t, c.events(t, 1)[0]))
+}
