@@ -300,13 +300,17 @@ func WriteEnd(w http.ResponseWriter, e *EndError, opts *SSEOptions) error {
 //
 // Each write waits WriteTimeout at most; once the Broadcaster closes, 2 s
 // at most, also a write already waiting, and Close waits for ServeSSE to
-// return.
+// return. That takes a ResponseWriter that can set write deadlines
+// (http.ResponseController; a wrapper must have an Unwrap method): with
+// one that cannot, the server's own timeouts bound the writes, and Close
+// does not wait for the stream.
 //
 // With opts nil the Broadcaster's Options.SSE apply.
 func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription, opts *SSEOptions) error {
 	b := sub.b
+	bounded := !errors.Is(http.NewResponseController(w).SetWriteDeadline(time.Time{}), http.ErrNotSupported)
 	b.mu.Lock()
-	counted := !b.closed // else Close is not waiting: the stream ends at once
+	counted := bounded && !b.closed // once closed, Close is not waiting: the stream ends at once
 	if counted {
 		b.served.Add(1)
 	}

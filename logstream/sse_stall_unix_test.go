@@ -5,6 +5,7 @@ package logstream_test
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"syscall"
@@ -55,9 +56,31 @@ func dialSmallReceive(t *testing.T, addr string) net.Conn {
 // first stream's writes have long filled the few kilobytes of the sockets'
 // buffers.
 func TestSSECloseWithStalledClient(t *testing.T) {
+	t.Run("write deadlines", func(t *testing.T) { testCloseWithStalledClient(t, nil) })
+	// A ResponseWriter that cannot set write deadlines cannot be cut
+	// short: Close does not wait for its stream.
+	t.Run("no write deadlines", func(t *testing.T) {
+		testCloseWithStalledClient(t, func(w http.ResponseWriter) http.ResponseWriter { return flushOnly{w} })
+	})
+}
+
+// flushOnly hides every optional interface of a ResponseWriter but Flush.
+type flushOnly struct{ w http.ResponseWriter }
+
+func (f flushOnly) Header() http.Header         { return f.w.Header() }
+func (f flushOnly) Write(b []byte) (int, error) { return f.w.Write(b) }
+func (f flushOnly) WriteHeader(code int)        { f.w.WriteHeader(code) }
+func (f flushOnly) Flush()                      { _ = http.NewResponseController(f.w).Flush() }
+
+func testCloseWithStalledClient(t *testing.T, wrap func(http.ResponseWriter) http.ResponseWriter) {
 	store := openStore(t, "sqlite")
 	b := newBroadcaster(t, store, logstream.Options{})
-	srv := httptest.NewUnstartedServer(sseHandler(b, &logstream.SSEOptions{Heartbeat: time.Hour, WriteTimeout: time.Hour}))
+	h := sseHandler(b, &logstream.SSEOptions{Heartbeat: time.Hour, WriteTimeout: time.Hour})
+	if wrap != nil {
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { inner.ServeHTTP(wrap(w), r) })
+	}
+	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = smallSendBuffers{srv.Listener}
 	srv.Start()
 	t.Cleanup(srv.Close)
