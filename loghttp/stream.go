@@ -107,9 +107,6 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 	if !until.IsZero() {
 		sub.EndAt(until, logstream.EndCredentialExpired)
 	}
-	if rec, ok := w.(*recorder); ok {
-		rec.status = http.StatusOK // also when ServeSSE takes the connection over
-	}
 	if err := logstream.ServeSSE(r.Context(), w, sub, nil); err != nil && r.Context().Err() == nil {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "loghttp: stream ended",
 			slog.String("requestId", RequestID(r.Context())), slog.Any("err", err))

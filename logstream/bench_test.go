@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +42,11 @@ import (
 //	go test -run '^$' -bench LiveStream -benchtime 1x ./logstream
 //
 // Environment: LOGSTREAM_BENCH_SECONDS (default 10) is the length of the
-// steady ingest.
+// steady ingest; LOGSTREAM_BENCH_STREAMS (default "1000,10000") lists the
+// numbers of streams, one sub-benchmark each (a number that needs more
+// file descriptors than a process may open is skipped: each process holds
+// one per stream); LOGSTREAM_BENCH_HEAPPROFILE names a file for the
+// server's heap profile once the streams are open and idle.
 
 const benchSecret = "logstream-bench-secret-0123456789abcdef"
 
@@ -68,7 +73,7 @@ func percentiles(ds []time.Duration) (p50, p90, p99, p999, maxv time.Duration) {
 }
 
 // TestBenchClient is the client process of BenchmarkLiveStream: it opens
-// LOGSTREAM_BENCH_STREAMS streams, prints READY, records for every event
+// LOGSTREAM_BENCH_CLIENT_STREAMS streams, prints READY, records for every event
 // the time from the writer's clock reading (metadata "t") to its arrival,
 // and prints RESULT with the percentiles when its stdin closes.
 func TestBenchClient(t *testing.T) {
@@ -76,8 +81,8 @@ func TestBenchClient(t *testing.T) {
 	if base == "" {
 		t.Skip("the client process of BenchmarkLiveStream")
 	}
-	n, _ := strconv.Atoi(os.Getenv("LOGSTREAM_BENCH_STREAMS"))
-	tenants, _ := strconv.Atoi(os.Getenv("LOGSTREAM_BENCH_TENANTS"))
+	n, _ := strconv.Atoi(os.Getenv("LOGSTREAM_BENCH_CLIENT_STREAMS"))
+	tenants, _ := strconv.Atoi(os.Getenv("LOGSTREAM_BENCH_CLIENT_TENANTS"))
 	tokens := map[string]string{}
 	for i := range tenants {
 		tenant := fmt.Sprintf("t%03d", i)
@@ -136,7 +141,7 @@ func TestBenchClient(t *testing.T) {
 			}
 		})
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute)
 	for ready.Load()+failed.Load() < int64(n) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -157,13 +162,58 @@ func TestBenchClient(t *testing.T) {
 	fmt.Printf("RESULT %s\n", out)
 }
 
+// rss returns the resident set of the process (VmRSS of /proc/self/status;
+// 0 where there is none).
+func rss() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// fdLimit returns how many files the process may open (its "Max open
+// files" of /proc/self/limits; 0 where there is none).
+func fdLimit() uint64 {
+	data, err := os.ReadFile("/proc/self/limits")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Max open files"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				n, _ := strconv.ParseUint(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
 // inUse is the memory the process holds for live objects and stacks.
 func inUse() (bytes uint64, goroutines int) {
+	m := memNow()
+	return m.heap + m.stacks, m.goroutines
+}
+
+type memFigures struct {
+	heap, stacks uint64
+	goroutines   int
+}
+
+// memNow measures the live heap and the stacks after a full GC.
+func memNow() memFigures {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc + ms.StackInuse, runtime.NumGoroutine()
+	return memFigures{heap: ms.HeapAlloc, stacks: ms.StackInuse, goroutines: runtime.NumGoroutine()}
 }
 
 type benchScenario struct {
@@ -173,18 +223,44 @@ type benchScenario struct {
 	rate    int // entries per second, each appended alone
 }
 
+// benchStreams returns the numbers of streams of LOGSTREAM_BENCH_STREAMS.
+func benchStreams(b *testing.B) []int {
+	v := os.Getenv("LOGSTREAM_BENCH_STREAMS")
+	if v == "" {
+		v = "1000,10000"
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("LOGSTREAM_BENCH_STREAMS: %q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// BenchmarkLiveStream runs, for each number of streams N: 100 tenants
+// (N/100 streams each) at 200 entries/s on both backends, and one tenant
+// (every stream gets every entry) on PostgreSQL at 20,000/N entries/s, so
+// that it always makes 20,000 deliveries/s.
 func BenchmarkLiveStream(b *testing.B) {
-	for _, sc := range []benchScenario{
-		{"postgres", 1000, 100, 200},
-		{"postgres", 1000, 1, 20},
-		{"sqlite", 1000, 100, 200},
-	} {
-		name := fmt.Sprintf("%s/streams=%d/tenants=%d/rate=%d", sc.backend, sc.streams, sc.tenants, sc.rate)
-		b.Run(name, func(b *testing.B) {
-			for range b.N {
-				runLiveStream(b, sc)
-			}
-		})
+	for _, n := range benchStreams(b) {
+		for _, sc := range []benchScenario{
+			{"postgres", n, 100, 200},
+			{"postgres", n, 1, max(1, 20_000/n)},
+			{"sqlite", n, 100, 200},
+		} {
+			name := fmt.Sprintf("streams=%d/%s/tenants=%d/rate=%d", sc.streams, sc.backend, sc.tenants, sc.rate)
+			b.Run(name, func(b *testing.B) {
+				if lim := fdLimit(); lim > 0 && uint64(sc.streams)+500 > lim {
+					b.Skipf("%d streams need more than the %d file descriptors a process may open here", sc.streams, lim)
+				}
+				for range b.N {
+					runLiveStream(b, sc)
+				}
+			})
+		}
 	}
 }
 
@@ -201,10 +277,11 @@ func runLiveStream(b *testing.B, sc benchScenario) {
 	b.Cleanup(srv.Close)
 	b.Cleanup(func() { _ = bc.Close() })
 
-	memBefore, gBefore := inUse()
+	memBefore := memNow()
+	rssBefore := rss()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchClient$", "-test.count=1", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), "LOGSTREAM_BENCH_URL="+srv.URL, "LOGSTREAM_BENCH_STREAMS="+strconv.Itoa(sc.streams),
-		"LOGSTREAM_BENCH_TENANTS="+strconv.Itoa(sc.tenants))
+	cmd.Env = append(os.Environ(), "LOGSTREAM_BENCH_URL="+srv.URL, "LOGSTREAM_BENCH_CLIENT_STREAMS="+strconv.Itoa(sc.streams),
+		"LOGSTREAM_BENCH_CLIENT_TENANTS="+strconv.Itoa(sc.tenants))
 	stdin, err := cmd.StdinPipe()
 	require.NoError(b, err)
 	stdout, err := cmd.StdoutPipe()
@@ -226,8 +303,16 @@ func runLiveStream(b *testing.B, sc benchScenario) {
 	all, _ := bc.Streams("")
 	require.Equal(b, sc.streams, all)
 	time.Sleep(500 * time.Millisecond)
-	memIdle, gIdle := inUse()
-	perStream := float64(memIdle-memBefore) / float64(sc.streams)
+	memIdle := memNow()
+	rssIdle := rss()
+	per := func(after, before uint64) float64 { return (float64(after) - float64(before)) / float64(sc.streams) }
+	perStream := per(memIdle.heap+memIdle.stacks, memBefore.heap+memBefore.stacks)
+	if path := os.Getenv("LOGSTREAM_BENCH_HEAPPROFILE"); path != "" {
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.WriteHeapProfile(f))
+		require.NoError(b, f.Close())
+	}
 
 	// Steady ingest: one entry per tick, each in its own transaction.
 	b.ResetTimer()
@@ -265,8 +350,9 @@ func runLiveStream(b *testing.B, sc benchScenario) {
 	fmt.Printf("  delivery append->client read: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (%d of %d deliveries)\n",
 		res.P50, res.P90, res.P99, res.P999, res.Max, res.Events, deliveries)
 	fmt.Printf("  of which Append (commit): p50 %.2f ms, p99 %.2f ms\n", ms(a50), ms(a99))
-	fmt.Printf("  server memory per idle stream (heap+stacks, HTTP connection included): %.1f KB; goroutines %d -> %d\n",
-		perStream/1024, gBefore, gIdle)
+	fmt.Printf("  server memory per idle stream (heap+stacks, HTTP connection included): %.1f KB (heap %.1f, stacks %.1f); goroutines %d -> %d; RSS %.0f -> %.0f MB\n",
+		perStream/1024, per(memIdle.heap, memBefore.heap)/1024, per(memIdle.stacks, memBefore.stacks)/1024,
+		memBefore.goroutines, memIdle.goroutines, float64(rssBefore)/(1<<20), float64(rssIdle)/(1<<20))
 	if res.Events < deliveries {
 		b.Errorf("lost deliveries: %d of %d", res.Events, deliveries)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -71,6 +70,7 @@ type Options struct {
 	Recent int
 
 	// RecentBytes bounds the memory of those entries. Default 16 MiB.
+	// They are dropped when the last subscription ends.
 	RecentBytes int
 
 	// SSE configures [ServeSSE] and [WriteEnd] for the subscriptions of
@@ -143,15 +143,14 @@ type Broadcaster struct {
 	sealer  *Sealer
 	tickets *tickets
 
-	ctx    context.Context // ends the tailer; canceled by Close
+	ctx    context.Context // ends the tailer and shortens the streams' writes; canceled by Close
 	cancel context.CancelFunc
 	done   chan struct{}
 	kick   chan struct{}  // wakes the tailer when the first subscription comes
-	served sync.WaitGroup // streams on connections taken over (ServeSSE)
+	served sync.WaitGroup // streams that ServeSSE serves, for Close
 
 	mu       sync.Mutex
 	closed   bool
-	conns    map[net.Conn]struct{} // connections taken over, for Close
 	byTenant map[string][]*Subscription
 	n        int
 	active   bool            // the tailer is reading: pos is current
@@ -194,7 +193,6 @@ func New(store logstore.Store, opts *Options) (*Broadcaster, error) {
 		store: store, opts: o, log: o.Logger, sealer: sealer, tickets: tk,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1),
 		byTenant: map[string][]*Subscription{},
-		conns:    map[net.Conn]struct{}{},
 		recent:   make([]*Event, o.Recent),
 	}
 	go b.run()
@@ -402,9 +400,10 @@ func (b *Broadcaster) Streams(tenant string) (all, ofTenant int) {
 }
 
 // Close ends every subscription with [EndShutdown], refuses new ones, stops
-// the tailer, and waits for the streams that [ServeSSE] serves on
-// connections it took over to send their `event: end` (each write then
-// waits 2 s at most). It does not close the store.
+// the tailer, and waits for the streams that [ServeSSE] serves to send their
+// `event: end` and return (each write then waits 2 s at most, also one
+// already waiting for a client that stopped reading). It does not close the
+// store.
 func (b *Broadcaster) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -418,23 +417,14 @@ func (b *Broadcaster) Close() error {
 	for _, list := range b.byTenant {
 		all = append(all, list...)
 	}
-	for c := range b.conns {
-		_ = c.SetWriteDeadline(time.Now().Add(shutdownWrite)) // a write blocked on a stalled client
-	}
 	b.mu.Unlock()
+	b.cancel() // stops the tailer, and shortens the deadline of the streams' writes
 	for _, s := range all {
 		s.end(EndShutdown)
 	}
-	b.cancel()
 	<-b.done
 	b.served.Wait()
 	return nil
-}
-
-func (b *Broadcaster) isClosed() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.closed
 }
 
 // event returns the shared event of r, encoding it once.
@@ -479,6 +469,7 @@ func (b *Broadcaster) run() {
 		idle := b.n == 0
 		if idle {
 			b.active = false
+			b.forgetAll()
 		}
 		active := b.active
 		b.mu.Unlock()
@@ -573,8 +564,8 @@ func (b *Broadcaster) activate() bool {
 	}
 	if !live && b.pos.Less(head) {
 		b.pos = head
-		b.rbase, b.rstart, b.rlen, b.rbytes = head, 0, 0, 0
-		clear(b.recent)
+		b.forgetAll()
+		b.rbase = head
 	}
 	b.active = true
 	var all []*Subscription
@@ -632,6 +623,18 @@ func (b *Broadcaster) remember(r logstore.Record, ev *Event) {
 	for b.rbytes > b.opts.RecentBytes && b.rlen > 0 {
 		b.forget()
 	}
+}
+
+// forgetAll drops every recent entry: with no subscription left there is
+// no one to join the live feed, and the ring would keep up to
+// Options.RecentBytes of entries until the next one comes. Called with
+// b.mu held.
+func (b *Broadcaster) forgetAll() {
+	if b.rlen == 0 && b.rbase == b.pos {
+		return // the idle tailer comes here on every wake-up
+	}
+	clear(b.recent)
+	b.rbase, b.rstart, b.rlen, b.rbytes = b.pos, 0, 0, 0
 }
 
 // forget drops the oldest recent entry.

@@ -71,13 +71,20 @@
 //
 // # Serving
 //
-// [ServeSSE] writes a subscription as Server-Sent Events. On HTTP/1.x it
-// takes the connection over from net/http (Hijack) and serves it from a
-// goroutine of the Broadcaster, which Close waits for: net/http's two
-// goroutines and its buffers per connection (some 35 KB for an idle
-// stream) are freed, leaving about 7 to 9 KB. Such a stream checks every
-// second that its client is still there. On HTTP/2, or with
-// SSEOptions.NoTakeOver, the stream stays in the handler.
+// [ServeSSE] writes a subscription as Server-Sent Events inside the
+// net/http handler that calls it, on HTTP/1.1 and HTTP/2 alike: one code
+// path, seen by the server's middleware and access log as any request.
+// Each batch is flushed at once (http.ResponseController), each write has
+// a deadline (SSEOptions.WriteTimeout), and the SSEWriter's buffer is
+// written out in chunks and released when it grew large, so that a stream
+// that went idle after a burst keeps little memory. A client that goes
+// away is noticed at once: net/http ends the request's context. Close ends
+// every stream with `event: end` (reason shutdown), cuts the deadline of
+// every write, also one already waiting for a client that stopped reading,
+// to 2 s, and waits for ServeSSE to return; then the HTTP server's Shutdown
+// is not held by the streams either. An idle stream costs the server its
+// subscription (under 1 KB) and net/http's two goroutines and buffers of a
+// request (some 35 KB in all; see the README's figures).
 //
 // # Limits
 //
@@ -102,5 +109,5 @@
 // A Broadcaster is safe for concurrent use. A Subscription has one reader:
 // Next, Recv and Position must not be called concurrently with each other;
 // Close may be called from anywhere. Close stops the tailer and waits for
-// it; it does not close the store.
+// it and for the calls of ServeSSE; it does not close the store.
 package logstream

@@ -6,3 +6,11 @@ func (s *Subscription) IsLive() bool {
 	defer s.mu.Unlock()
 	return s.live
 }
+
+// RecentLen returns the number of entries in the tailer's ring of recent
+// entries (tests only).
+func (b *Broadcaster) RecentLen() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.rlen
+}

@@ -1,25 +1,29 @@
 package logstream
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // SSEWriter writes the Server-Sent Events wire format (the "text/event-stream"
 // of the HTML standard) into a buffer; Flush writes the buffer out at once.
-// It is not safe for concurrent use.
+// A buffer that grew beyond [SSEKeep] is released by Flush, so that an idle
+// stream holds little memory after a burst. It is not safe for concurrent
+// use.
 type SSEWriter struct {
 	w   io.Writer
 	buf []byte
 }
+
+// SSEKeep is the largest buffer an SSEWriter keeps after Flush.
+const SSEKeep = 4 << 10
 
 // NewSSEWriter returns a writer to w.
 func NewSSEWriter(w io.Writer) *SSEWriter { return &SSEWriter{w: w} }
@@ -109,7 +113,11 @@ func (s *SSEWriter) Flush() error {
 		return nil
 	}
 	_, err := s.w.Write(s.buf)
-	s.buf = s.buf[:0]
+	if cap(s.buf) > SSEKeep {
+		s.buf = nil
+	} else {
+		s.buf = s.buf[:0]
+	}
 	return err
 }
 
@@ -125,11 +133,9 @@ type SSEOptions struct {
 	// limit on concurrent streams. Default 15s.
 	LimitRetry time.Duration
 	// WriteTimeout ends a stream whose client does not take a write for
-	// that long. Default 30s.
+	// that long. Default 30s. Once the Broadcaster closes, a write waits
+	// 2s at most.
 	WriteTimeout time.Duration
-	// NoTakeOver keeps HTTP/1.x streams in the handler instead of taking
-	// their connections over from the HTTP server (see [ServeSSE]).
-	NoTakeOver bool
 }
 
 func (o *SSEOptions) withDefaults() SSEOptions {
@@ -160,41 +166,102 @@ func SetHeaders(h http.Header) {
 	h.Del("Content-Length")
 }
 
-// livenessInterval is how often a stream on a taken-over connection
-// checks that its client is still there.
-const livenessInterval = time.Second
-
-// shutdownWrite bounds the writes of taken-over streams once the
-// Broadcaster closes.
+// shutdownWrite bounds the writes of the streams once the Broadcaster
+// closes: a client that stopped reading holds neither Close nor the HTTP
+// server's Shutdown longer.
 const shutdownWrite = 2 * time.Second
 
-// sink is where a stream's frames go: the ResponseWriter of the handler, or
-// a connection taken over from the HTTP server.
+// sseChunk is how much of a batch is buffered before it is written out,
+// so that a large batch (a client catching up) does not grow the buffer.
+const sseChunk = 16 << 10
+
+// sink writes a stream's frames through the handler's ResponseWriter, with
+// a deadline on each write so that a client that stopped reading cannot
+// hold the handler: WriteTimeout, or shutdownWrite once closing is done.
 type sink struct {
-	sw    *SSEWriter
-	flush func() error // write sw's frames out now
-	alive func() bool  // nil when the request's context tells
+	sw      *SSEWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	closing context.Context // ends when the Broadcaster closes; nil for never
+
+	mu       sync.Mutex // held by shorten, which Close may call from anywhere
+	finished bool       // the handler is returning: w must not be used any more
+}
+
+func newSink(w http.ResponseWriter, timeout time.Duration, closing context.Context) *sink {
+	return &sink{sw: NewSSEWriter(w), rc: http.NewResponseController(w), timeout: timeout, closing: closing}
+}
+
+func (k *sink) isClosing() bool { return k.closing != nil && k.closing.Err() != nil }
+
+// shorten cuts the deadline of the write in progress, if any, to
+// shutdownWrite: Close calls it (through context.AfterFunc on closing).
+func (k *sink) shorten() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.finished {
+		_ = k.rc.SetWriteDeadline(time.Now().Add(min(k.timeout, shutdownWrite)))
+	}
+}
+
+// finish waits for a shorten in progress and makes later ones do nothing:
+// a ResponseWriter must not be used once its handler returned (on HTTP/2
+// it is gone, on HTTP/1.1 the connection may carry the next request).
+func (k *sink) finish() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.finished = true
+}
+
+// deadline sets the deadline of the writes that follow. Where the
+// ResponseWriter cannot set one, the server's own timeouts apply.
+func (k *sink) deadline() {
+	if k.isClosing() {
+		k.shorten()
+		return
+	}
+	_ = k.rc.SetWriteDeadline(time.Now().Add(k.timeout))
+	if k.isClosing() {
+		// closing ended between the check and our deadline, and its
+		// shorten may have run before it: shorten again, or a stalled
+		// client holds Close for the whole timeout.
+		k.shorten()
+	}
+}
+
+// flush writes the buffered frames out now, and clears the deadline: on
+// HTTP/2 a deadline that passes resets the stream even with no write
+// pending, and an idle stream must stay open.
+func (k *sink) flush() error {
+	k.deadline()
+	err := k.sw.Flush()
+	if err == nil {
+		err = k.rc.Flush()
+	}
+	if err == nil && !k.isClosing() {
+		_ = k.rc.SetWriteDeadline(time.Time{})
+	}
+	return err
+}
+
+// events writes evs and flushes them, writing out every sseChunk bytes.
+func (k *sink) events(sub *Subscription, evs []*Event) error {
+	k.deadline()
+	for _, ev := range evs {
+		k.sw.Event(sub.EventID(ev), "", ev.Data)
+		if k.sw.Buffered() >= sseChunk {
+			if err := k.sw.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return k.flush()
 }
 
 func (k *sink) end(id string, e *EndError) error {
 	data, _ := json.Marshal(e)
 	k.sw.Event(id, "end", data)
 	return k.flush()
-}
-
-// handlerSink writes through the handler's ResponseWriter, with a deadline
-// on each flush so that a client that stopped reading cannot hold it.
-func handlerSink(w http.ResponseWriter, timeout time.Duration) *sink {
-	rc := http.NewResponseController(w)
-	k := &sink{sw: NewSSEWriter(w)}
-	k.flush = func() error {
-		_ = rc.SetWriteDeadline(time.Now().Add(timeout)) // unsupported: the server's own timeouts apply
-		if err := k.sw.Flush(); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	return k
 }
 
 // WriteEnd answers a stream request with the event-stream headers, a
@@ -206,7 +273,7 @@ func WriteEnd(w http.ResponseWriter, e *EndError, opts *SSEOptions) error {
 	o := opts.withDefaults()
 	SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	k := handlerSink(w, o.WriteTimeout)
+	k := newSink(w, o.WriteTimeout, nil)
 	retry := o.Retry
 	if e.Reason == EndStreamLimit || e.Reason == EndTenantStreamLimit {
 		retry = o.LimitRetry
@@ -216,7 +283,11 @@ func WriteEnd(w http.ResponseWriter, e *EndError, opts *SSEOptions) error {
 }
 
 // ServeSSE writes sub to w as an event stream until the subscription ends,
-// ctx ends (the client went away) or a write fails, and closes sub.
+// ctx ends (the client went away: on HTTP/1.1 and HTTP/2 alike, net/http
+// ends the request's context when the client closes the connection or the
+// stream) or a write fails, and closes sub. It serves the stream in the
+// calling handler, on HTTP/1.1 and HTTP/2 alike, so the server's
+// middleware and access log see it as any request.
 //
 // It sets the headers, tells the client a reconnection delay, and sets the
 // client's last event id to the position the stream starts from (so that a
@@ -227,29 +298,41 @@ func WriteEnd(w http.ResponseWriter, e *EndError, opts *SSEOptions) error {
 // Broadcaster ends the stream it sends `event: end` with the JSON of the
 // *EndError ({"reason":"...","message":"..."}) and returns nil.
 //
-// On HTTP/1.x, unless opts.NoTakeOver is set, ServeSSE takes the connection
-// over from the HTTP server (http.ResponseController.Hijack) and returns at
-// once: the stream is then served by a goroutine of the Broadcaster, and
-// the server's goroutines and buffers for the connection are freed (an
-// idle stream costs a few kilobytes instead of some 35). The response is
-// then "Connection: close" with the headers set on w so far, and a
-// vanished client is noticed within a second. Close waits for those
-// goroutines. Elsewhere (HTTP/2, or a ResponseWriter that cannot be taken
-// over) it serves the stream in the calling handler until it ends.
+// Each write waits WriteTimeout at most; once the Broadcaster closes, 2 s
+// at most, also a write already waiting, and Close waits for ServeSSE to
+// return. That takes a ResponseWriter that can set write deadlines
+// (http.ResponseController; a wrapper must have an Unwrap method): with
+// one that cannot, the server's own timeouts bound the writes, and Close
+// does not wait for the stream.
 //
 // With opts nil the Broadcaster's Options.SSE apply.
 func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription, opts *SSEOptions) error {
-	if opts == nil {
-		opts = &sub.b.opts.SSE
+	b := sub.b
+	bounded := !errors.Is(http.NewResponseController(w).SetWriteDeadline(time.Time{}), http.ErrNotSupported)
+	b.mu.Lock()
+	counted := bounded && !b.closed // once closed, Close is not waiting: the stream ends at once
+	if counted {
+		b.served.Add(1)
 	}
-	o := opts.withDefaults()
-	if !o.NoTakeOver && sub.b.takeOver(w, sub, o) {
-		return nil
+	b.mu.Unlock()
+	if counted {
+		defer b.served.Done() // last: Close returns when the stream is done
 	}
 	defer sub.Close()
+	if opts == nil {
+		opts = &b.opts.SSE
+	}
+	o := opts.withDefaults()
 	SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	return serveLoop(ctx, sub, o, handlerSink(w, o.WriteTimeout))
+	k := newSink(w, o.WriteTimeout, b.ctx)
+	stop := context.AfterFunc(b.ctx, k.shorten)
+	defer func() {
+		if !stop() { // shorten started, or will: wait for it, or disarm it
+			k.finish()
+		}
+	}()
+	return serveLoop(ctx, sub, o, k)
 }
 
 // serveLoop writes the stream of sub into k until it ends.
@@ -260,13 +343,8 @@ func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) er
 	if err := k.flush(); err != nil {
 		return err
 	}
-	interval := o.Heartbeat
-	if k.alive != nil && interval > livenessInterval {
-		interval = livenessInterval
-	}
-	tick := time.NewTicker(interval)
+	tick := time.NewTicker(o.Heartbeat)
 	defer tick.Stop()
-	lastWrite := time.Now()
 	for {
 		evs, err := sub.Next(ctx)
 		if err != nil {
@@ -282,25 +360,16 @@ func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) er
 			return err
 		}
 		if len(evs) > 0 {
-			for _, ev := range evs {
-				k.sw.Event(sub.EventID(ev), "", ev.Data)
-			}
 			sent = evs[len(evs)-1].Cursor
-			if err := k.flush(); err != nil {
+			if err := k.events(sub, evs); err != nil {
 				return err
 			}
-			lastWrite = time.Now()
+			tick.Reset(o.Heartbeat)
 			continue
 		}
 		select {
 		case <-sub.Ready():
 		case <-tick.C:
-			if k.alive != nil && !k.alive() {
-				return errClientGone
-			}
-			if time.Since(lastWrite) < o.Heartbeat-interval/2 {
-				continue
-			}
 			if p := sub.Position(); sent.Less(p) {
 				sent = p
 				k.sw.buf = append(k.sw.buf, ": heartbeat\n"...)
@@ -311,93 +380,8 @@ func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) er
 			if err := k.flush(); err != nil {
 				return err
 			}
-			lastWrite = time.Now()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-}
-
-var errClientGone = errors.New("logstream: the client closed the connection")
-
-// takeOver serves sub on w's connection, taken over from the HTTP server,
-// in a goroutine of b. It reports false, with nothing written, when the
-// connection cannot be taken over or b is closed.
-func (b *Broadcaster) takeOver(w http.ResponseWriter, sub *Subscription, o SSEOptions) bool {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return false
-	}
-	b.served.Add(1)
-	b.mu.Unlock()
-	header := w.Header().Clone()
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		b.served.Done()
-		return false
-	}
-	// The request's context ends when the handler returns: from now on
-	// the stream's goroutine owns the subscription.
-	sub.detach()
-	b.mu.Lock()
-	b.conns[conn] = struct{}{}
-	b.mu.Unlock()
-	go func() {
-		defer b.served.Done()
-		defer func() {
-			b.mu.Lock()
-			delete(b.conns, conn)
-			b.mu.Unlock()
-			_ = conn.Close()
-		}()
-		defer sub.Close()
-		start := time.Now()
-		err := serveLoop(context.Background(), sub, o, b.connSink(conn, header, o))
-		b.log.Debug("logstream: stream ended", "tenant", sub.tenant, "duration", time.Since(start), "err", err)
-	}()
-	return true
-}
-
-// connSink writes a response head and then the stream straight to conn.
-func (b *Broadcaster) connSink(conn net.Conn, header http.Header, o SSEOptions) *sink {
-	SetHeaders(header)
-	header.Set("Connection", "close")
-	header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	header.Del("Transfer-Encoding")
-	k := &sink{sw: NewSSEWriter(conn)}
-	k.sw.buf = append(k.sw.buf, "HTTP/1.1 200 OK\r\n"...)
-	hb := bytes.NewBuffer(k.sw.buf)
-	_ = header.Write(hb)
-	hb.WriteString("\r\n")
-	k.sw.buf = hb.Bytes()
-	k.flush = func() error {
-		timeout := o.WriteTimeout
-		closed := b.isClosed()
-		if closed {
-			timeout = min(timeout, shutdownWrite)
-		}
-		_ = conn.SetWriteDeadline(time.Now().Add(timeout))
-		if !closed && b.isClosed() {
-			// Close set its short deadline between the check and ours:
-			// set it again, or a stalled client holds Close for timeout.
-			_ = conn.SetWriteDeadline(time.Now().Add(min(timeout, shutdownWrite)))
-		}
-		err := k.sw.Flush()
-		if cap(k.sw.buf) > 64<<10 {
-			k.sw.buf = nil // an idle stream keeps no large buffer
-		}
-		return err
-	}
-	var one [1]byte
-	k.alive = func() bool {
-		// The client sends nothing after its request: a read that does
-		// not time out at once means it closed the connection (or broke
-		// the protocol).
-		_ = conn.SetReadDeadline(time.Now().Add(time.Millisecond))
-		_, err := conn.Read(one[:])
-		var ne net.Error
-		return errors.As(err, &ne) && ne.Timeout()
-	}
-	return k
 }

@@ -1,10 +1,13 @@
 package logstream_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -20,11 +23,18 @@ import (
 	"github.com/ithbat/logs/logstream"
 )
 
-// sseServer serves tenant "a"'s stream of b on loopback, resuming from the
-// Last-Event-ID header.
+// sseServer serves sseHandler on loopback.
 func sseServer(t *testing.T, b *logstream.Broadcaster, o *logstream.SSEOptions) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(sseHandler(b, o))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// sseHandler serves tenant "a"'s stream of b, resuming from the
+// Last-Event-ID header.
+func sseHandler(b *logstream.Broadcaster, o *logstream.SSEOptions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var after *logstore.Cursor
 		if id := r.Header.Get("Last-Event-ID"); id != "" {
 			c, err := b.Sealer().Open("a", id)
@@ -45,9 +55,7 @@ func sseServer(t *testing.T, b *logstream.Broadcaster, o *logstream.SSEOptions) 
 			return
 		}
 		_ = logstream.ServeSSE(r.Context(), w, sub, o)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	})
 }
 
 type client struct {
@@ -106,21 +114,10 @@ func (c *client) events(t *testing.T, n int) []sse.Block {
 	return out
 }
 
-// modes runs f with streams served on connections taken over from the
-// HTTP server (the default on HTTP/1.x) and inside the handler.
-func modes(t *testing.T, f func(t *testing.T, o logstream.SSEOptions)) {
-	for name, o := range map[string]logstream.SSEOptions{"taken over": {}, "in the handler": {NoTakeOver: true}} {
-		t.Run(name, func(t *testing.T) { f(t, o) })
-	}
-}
-
-func TestSSEWireFormat(t *testing.T) { modes(t, testSSEWireFormat) }
-
-func testSSEWireFormat(t *testing.T, o logstream.SSEOptions) {
+func TestSSEWireFormat(t *testing.T) {
 	store := openStore(t, "sqlite")
 	b := newBroadcaster(t, store, logstream.Options{})
-	o.Heartbeat, o.Retry = time.Hour, 1500*time.Millisecond
-	srv := sseServer(t, b, &o)
+	srv := sseServer(t, b, &logstream.SSEOptions{Heartbeat: time.Hour, Retry: 1500 * time.Millisecond})
 	c := connect(t, srv.URL, "")
 
 	assert.Equal(t, http.StatusOK, c.resp.StatusCode)
@@ -151,13 +148,10 @@ func testSSEWireFormat(t *testing.T, o logstream.SSEOptions) {
 	}
 }
 
-func TestSSEHeartbeatAndPosition(t *testing.T) { modes(t, testSSEHeartbeatAndPosition) }
-
-func testSSEHeartbeatAndPosition(t *testing.T, o logstream.SSEOptions) {
+func TestSSEHeartbeatAndPosition(t *testing.T) {
 	store := openStore(t, "sqlite")
 	b := newBroadcaster(t, store, logstream.Options{})
-	o.Heartbeat = 20 * time.Millisecond
-	srv := sseServer(t, b, &o)
+	srv := sseServer(t, b, &logstream.SSEOptions{Heartbeat: 20 * time.Millisecond})
 	c := connect(t, srv.URL, "")
 	c.next(t) // retry
 	start := c.next(t).LastEventID
@@ -169,16 +163,22 @@ func testSSEHeartbeatAndPosition(t *testing.T, o logstream.SSEOptions) {
 	// Another tenant's traffic moves the stream's position; a heartbeat
 	// carries it as an id, without an event.
 	appendEntries(t, store, "other", numbered("x", 3)...)
+	recs := visible(t, store, "", 3)
 	var moved sse.Block
-	for !moved.HasID {
+	for { // the entries are appended one by one: a heartbeat may come between them
 		moved = c.next(t)
 		require.False(t, moved.Dispatched, "no event of another tenant")
+		if !moved.HasID {
+			continue
+		}
+		p, err := b.Sealer().Open("a", moved.LastEventID)
+		require.NoError(t, err)
+		require.False(t, recs[len(recs)-1].Cursor.Less(p), "never beyond the last entry")
+		if p == recs[len(recs)-1].Cursor {
+			break
+		}
 	}
 	assert.NotEqual(t, start, moved.LastEventID)
-	p, err := b.Sealer().Open("a", moved.LastEventID)
-	require.NoError(t, err)
-	recs := visible(t, store, "", 3)
-	assert.Equal(t, recs[len(recs)-1].Cursor, p)
 
 	// Resuming from it replays nothing old and misses nothing new.
 	_ = c.resp.Body.Close()
@@ -218,15 +218,11 @@ func (c *client) readEnd(t *testing.T) sse.Block {
 	}
 }
 
-func TestSSEEnd(t *testing.T) { modes(t, testSSEEnd) }
-
-func testSSEEnd(t *testing.T, o logstream.SSEOptions) {
+func TestSSEEnd(t *testing.T) {
 	t.Run("shutdown", func(t *testing.T) {
 		store := openStore(t, "sqlite")
 		b := newBroadcaster(t, store, logstream.Options{})
-		o := o
-		o.Heartbeat = time.Hour
-		srv := sseServer(t, b, &o)
+		srv := sseServer(t, b, &logstream.SSEOptions{Heartbeat: time.Hour})
 		c := connect(t, srv.URL, "")
 		appendEntries(t, store, "a", numbered("x", 1)...)
 		c.events(t, 1)
@@ -236,16 +232,14 @@ func testSSEEnd(t *testing.T, o logstream.SSEOptions) {
 	t.Run("max duration", func(t *testing.T) {
 		store := openStore(t, "sqlite")
 		b := newBroadcaster(t, store, logstream.Options{MaxDuration: 100 * time.Millisecond})
-		srv := sseServer(t, b, &o)
+		srv := sseServer(t, b, nil)
 		c := connect(t, srv.URL, "")
 		assert.Equal(t, "max_duration", endReason(t, c.readEnd(t)))
 	})
 	t.Run("limits", func(t *testing.T) {
 		store := openStore(t, "sqlite")
 		b := newBroadcaster(t, store, logstream.Options{MaxStreamsPerTenant: 1})
-		o := o
-		o.LimitRetry = 9 * time.Second
-		srv := sseServer(t, b, &o)
+		srv := sseServer(t, b, &logstream.SSEOptions{LimitRetry: 9 * time.Second})
 		first := connect(t, srv.URL, "")
 		first.next(t)
 		c := connect(t, srv.URL, "")
@@ -269,25 +263,52 @@ func TestSSEWriterLines(t *testing.T) {
 	assert.Equal(t, "a\nb\nc\nd", b.Data)
 }
 
-// A client that goes away frees its stream: at once in the handler (the
-// request's context ends), within about a second on a connection taken
-// over.
+// A client that goes away frees its stream at once, also when the stream
+// is silent (no heartbeat for an hour, so no write fails): net/http ends
+// the request's context when the client closes the connection.
 func TestSSEClientGone(t *testing.T) {
-	modes(t, func(t *testing.T, o logstream.SSEOptions) {
-		store := openStore(t, "sqlite")
-		b := newBroadcaster(t, store, logstream.Options{})
-		srv := sseServer(t, b, &o)
-		c := connect(t, srv.URL, "")
-		c.next(t)
+	streaming := func(t *testing.T, b *logstream.Broadcaster) {
+		t.Helper()
 		_, n := b.Streams("a")
 		require.Equal(t, 1, n)
-		require.NoError(t, c.resp.Body.Close())
-		require.Eventually(t, func() bool { _, n := b.Streams("a"); return n == 0 }, 10*time.Second, 10*time.Millisecond)
-	})
+	}
+	for name, leave := range map[string]func(t *testing.T, srv *httptest.Server, b *logstream.Broadcaster){
+		"closes the response body": func(t *testing.T, srv *httptest.Server, b *logstream.Broadcaster) {
+			c := connect(t, srv.URL, "")
+			c.next(t)
+			c.next(t)
+			streaming(t, b)
+			require.NoError(t, c.resp.Body.Close())
+		},
+		"closes the connection": func(t *testing.T, srv *httptest.Server, b *logstream.Broadcaster) {
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			_, err = fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			require.NoError(t, err)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			r := sse.NewReader(resp.Body)
+			for range 2 { // retry, start position
+				_, err := r.Next()
+				require.NoError(t, err)
+			}
+			streaming(t, b)
+			require.NoError(t, conn.Close())
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			store := openStore(t, "sqlite")
+			b := newBroadcaster(t, store, logstream.Options{})
+			srv := sseServer(t, b, &logstream.SSEOptions{Heartbeat: time.Hour})
+			leave(t, srv, b)
+			require.Eventually(t, func() bool { _, n := b.Streams("a"); return n == 0 }, 10*time.Second, 10*time.Millisecond,
+				"the stream of a client that went away is still open")
+		})
+	}
 }
 
-// Over HTTP/2 a connection carries many streams and cannot be taken over:
-// the stream is served in the handler.
+// Over HTTP/2 the stream is served as over HTTP/1.1, in the handler.
 func TestSSEOverHTTP2(t *testing.T) {
 	store := openStore(t, "sqlite")
 	b := newBroadcaster(t, store, logstream.Options{})
@@ -318,4 +339,30 @@ func TestSSEOverHTTP2(t *testing.T) {
 	assert.Equal(t, es[1].ID, entryID(t, got[1]))
 	require.NoError(t, b.Close())
 	assert.Equal(t, "shutdown", endReason(t, c.readEnd(t)))
+}
+
+// On HTTP/2 a write deadline that passes resets the stream even when no
+// write is pending: a stream silent for longer than WriteTimeout (between
+// heartbeats here) must stay open.
+func TestSSEOverHTTP2IdleBeyondWriteTimeout(t *testing.T) {
+	store := openStore(t, "sqlite")
+	b := newBroadcaster(t, store, logstream.Options{})
+	srv := httptest.NewUnstartedServer(sseHandler(b, &logstream.SSEOptions{Heartbeat: 300 * time.Millisecond, WriteTimeout: 50 * time.Millisecond}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 2, resp.ProtoMajor)
+	c := &client{resp: resp, Reader: sse.NewReader(resp.Body)}
+	c.next(t) // retry
+	c.next(t) // start position
+	for range 2 {
+		assert.Equal(t, []string{"heartbeat"}, c.next(t).Comments)
+	}
+	es := appendEntries(t, store, "a", numbered("after silence", 1)...)
+	assert.Equal(t, es[0].ID, entryID(t, c.events(t, 1)[0]))
 }

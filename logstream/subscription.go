@@ -145,16 +145,6 @@ func (s *Subscription) offer(ev *Event, prev logstore.Cursor, capacity, capacity
 	s.signal()
 }
 
-// detach stops the subscription from ending with the context given to
-// Subscribe: its reader owns it from now on.
-func (s *Subscription) detach() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopCtx != nil {
-		s.stopCtx()
-	}
-}
-
 // EndAt ends the subscription with reason r at t (see End), unless it has
 // ended or was closed before.
 func (s *Subscription) EndAt(t time.Time, r EndReason) {
