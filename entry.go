@@ -99,7 +99,7 @@ const (
 // Validate checks what a writer supplies: a valid level, and a non-empty
 // source and message of valid UTF-8 without NUL within their limits. ID, TenantID,
 // CreatedAt and the metadata (see [EncodeMetadata]) are checked by the store,
-// which may assign them. The error is a *FieldError naming the JSON field.
+// which may assign them. The error is an *Error naming the JSON field.
 func (e *Entry) Validate() error {
 	switch {
 	case e.Level == "":
@@ -125,7 +125,7 @@ func (e *Entry) Validate() error {
 }
 
 // EncodeMetadata returns md as a JSON object ("{}" for nil), or a
-// *FieldError for "metadata" when it cannot be encoded or is larger than
+// *Error for "metadata" when it cannot be encoded or is larger than
 // [MaxMetadataLen].
 func EncodeMetadata(md map[string]any) ([]byte, error) {
 	if md == nil {
@@ -145,7 +145,7 @@ func EncodeMetadata(md map[string]any) ([]byte, error) {
 const MaxTenantLen = 128
 
 // ValidateTenant checks a tenant id: 1 to [MaxTenantLen] bytes of ASCII
-// letters, digits and . _ : -. The error is a *FieldError for field.
+// letters, digits and . _ : -. The error is an *Error for field.
 func ValidateTenant(field, tenant string) error {
 	if tenant == "" {
 		return Invalid(field, "is required")
@@ -163,7 +163,7 @@ func ValidateTenant(field, tenant string) error {
 }
 
 // ValidText checks that s is valid UTF-8 without NUL characters (which no
-// database of the service can store in text), as a *FieldError for field.
+// database of the service can store in text), as an *Error for field.
 func ValidText(field, s string) error {
 	if !utf8.ValidString(s) {
 		return Invalid(field, "is not valid UTF-8")

@@ -36,6 +36,38 @@ func TestCode(t *testing.T) {
 	assert.Equal(t, logs.CodeInvalid, logs.Code(fmt.Errorf("wrapped: %w", fe)))
 	assert.Equal(t, "limit", logs.FieldOf(fmt.Errorf("wrapped: %w", fe)))
 	assert.Equal(t, "", logs.FieldOf(logs.ErrInvalid))
+	assert.Equal(t, "limit: too big", fe.Error())
+	assert.Equal(t, logs.CodeConflict, logs.Code(fmt.Errorf("x: %w", logs.ErrConflict)))
+}
+
+func TestError(t *testing.T) {
+	cause := errors.New("pgx: secret internals")
+	tests := []struct {
+		name  string
+		err   *logs.Error
+		code  logs.ErrorCode
+		field string
+		text  string
+	}{
+		{"invalid", logs.Invalid("startDate", "is after %s", "endDate"), logs.CodeInvalid, "startDate", "startDate: is after endDate"},
+		{"no field", logs.NewError(logs.ErrNotFound, "", "no export with this id"), logs.CodeNotFound, "", "no export with this id"},
+		{"with cause", &logs.Error{Kind: logs.ErrUnauthenticated, Message: "bad signature", Err: cause}, logs.CodeUnauthenticated, "", "bad signature: pgx: secret internals"},
+		{"conflict", logs.NewError(logs.ErrConflict, "logs[2].id", "was stored before with other content"), logs.CodeConflict, "logs[2].id", "logs[2].id: was stored before with other content"},
+		{"no kind", &logs.Error{Message: "m", Err: cause}, logs.CodeInternal, "", "m: pgx: secret internals"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wrapped := fmt.Errorf("pkg: op: %w", tt.err)
+			assert.Equal(t, tt.code, logs.Code(wrapped))
+			assert.Equal(t, tt.field, logs.FieldOf(wrapped))
+			assert.Equal(t, tt.text, tt.err.Error())
+			var e *logs.Error
+			assert.True(t, errors.As(wrapped, &e))
+			if tt.err.Err != nil {
+				assert.ErrorIs(t, wrapped, cause)
+			}
+		})
+	}
 }
 
 func TestValidateTenant(t *testing.T) {

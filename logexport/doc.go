@@ -53,7 +53,7 @@
 // # Errors
 //
 // Errors wrap a sentinel of package logs: logs.ErrInvalid with a
-// *logs.FieldError ("format", "level", ...) for a bad request,
+// *logs.Error ("format", "level", ...) for a bad request,
 // logs.ErrNotFound for an unknown export id or one of another tenant (the
 // two are not told apart), logs.ErrRateLimited when a tenant has too many
 // exports in progress, logs.ErrPermissionDenied for a download URL that is

@@ -82,10 +82,11 @@
 //
 // Handlers return errors; one table in errors.go maps the code of an error
 // ([logs.Code]) to its status: invalid_argument 400, unauthenticated 401,
-// permission_denied 403, not_found 404, payload_too_large 413,
-// rate_limited 429, unavailable 503, internal 500. The message the client
-// sees comes from an [*Error] or a *logs.FieldError in the chain, else it is
-// a fixed text per code: the text of other errors is never shown. Errors
+// permission_denied 403, not_found 404, conflict 409, payload_too_large 413,
+// rate_limited 429, unavailable 503, internal 500. The message and field the
+// client sees come from the *logs.Error in the chain when it has the
+// chain's code, else the message is a fixed text per code: the text of
+// other errors is never shown, and a 500 always reads the fixed text. Errors
 // with status 500 and 503 are logged with the request id, which the client
 // gets in X-Request-ID.
 //

@@ -49,7 +49,7 @@ func exportView(j logexport.Job) exportResponse {
 
 func (s *Server) exporter() (*logexport.Exporter, error) {
 	if s.opts.Export == nil {
-		return nil, Errorf(logs.ErrNotFound, "exports are not enabled on this server")
+		return nil, logs.NewError(logs.ErrNotFound, "", "exports are not enabled on this server")
 	}
 	return s.opts.Export, nil
 }
@@ -62,7 +62,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return fieldErr(logs.ErrInvalid, "Content-Type", "must be application/json")
+			return logs.Invalid("Content-Type", "must be application/json")
 		}
 	}
 	body, err := s.readBody(w, r, maxExportBody)
@@ -76,7 +76,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) e
 	job, err := x.Submit(r.Context(), c.Tenant, format, f)
 	if errors.Is(err, logs.ErrRateLimited) {
 		w.Header().Set("Retry-After", "10")
-		return Errorf(logs.ErrRateLimited, "the tenant has as many exports in progress as it may have at once; retry when one is done")
+		return logs.NewError(logs.ErrRateLimited, "", "the tenant has as many exports in progress as it may have at once; retry when one is done")
 	}
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request, c *call) erro
 	job, err := x.Get(r.Context(), c.Tenant, mux.Vars(r)["exportId"])
 	if err != nil {
 		if logs.Code(err) == logs.CodeNotFound {
-			return Errorf(logs.ErrNotFound, "no export with this id")
+			return logs.NewError(logs.ErrNotFound, "", "no export with this id")
 		}
 		return err
 	}
@@ -141,9 +141,9 @@ func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request, _ *call)
 	if err != nil {
 		switch logs.Code(err) {
 		case logs.CodePermissionDenied:
-			return Errorf(logs.ErrPermissionDenied, "the download link is invalid or has expired; poll the export again for a fresh one")
+			return logs.NewError(logs.ErrPermissionDenied, "", "the download link is invalid or has expired; poll the export again for a fresh one")
 		case logs.CodeNotFound:
-			return Errorf(logs.ErrNotFound, "the export file no longer exists")
+			return logs.NewError(logs.ErrNotFound, "", "the export file no longer exists")
 		}
 		return err
 	}

@@ -126,17 +126,17 @@ func checkObject(raw []byte, prefix string) error {
 	}
 	err := members(raw, func(key string, val []byte) error {
 		if seen[key] {
-			return fieldErr(logs.ErrInvalid, prefix+clip(key, 64), "is given more than once")
+			return logs.Invalid(prefix+clip(key, 64), "is given more than once")
 		}
 		seen[key] = true
 		if !valid && !utf8.Valid(val) {
-			return fieldErr(logs.ErrInvalid, prefix+clip(key, 64), "is not valid UTF-8")
+			return logs.Invalid(prefix+clip(key, 64), "is not valid UTF-8")
 		}
 		return nil
 	})
 	if err == nil && !valid {
 		// Every value is valid: a key is not.
-		err = fieldErr(logs.ErrInvalid, whole, "has a field name that is not valid UTF-8")
+		err = logs.Invalid(whole, "has a field name that is not valid UTF-8")
 	}
 	return err
 }
@@ -172,28 +172,28 @@ func parseStringObject(body []byte, fields []string, emptyOK bool, example strin
 	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
 		return vals, nil
 	}
-	notObject := Errorf(logs.ErrInvalid, "the body must be a JSON object such as %s", example)
+	notObject := logs.Invalid("", "the body must be a JSON object such as %s", example)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil || len(raw) == 0 || raw[0] != '{' {
 		return nil, notObject
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, Errorf(logs.ErrInvalid, "the body must hold one JSON object and nothing after it")
+		return nil, logs.Invalid("", "the body must hold one JSON object and nothing after it")
 	}
 	if err := checkObject(raw, ""); err != nil {
 		return nil, err
 	}
 	err := members(raw, func(key string, val []byte) error {
 		if !slices.Contains(fields, key) {
-			return fieldErr(logs.ErrInvalid, clip(key, 64), "is not a field of this request (fields: %s)", strings.Join(fields, ", "))
+			return logs.Invalid(clip(key, 64), "is not a field of this request (fields: %s)", strings.Join(fields, ", "))
 		}
 		if string(val) == "null" {
 			return nil
 		}
 		var s string
 		if err := json.Unmarshal(val, &s); err != nil {
-			return fieldErr(logs.ErrInvalid, key, "must be a string")
+			return logs.Invalid(key, "must be a string")
 		}
 		vals[key] = s
 		return nil

@@ -174,7 +174,7 @@ func New(store logstore.Store, opts *Options) *Server {
 	unmatched := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		allowed := s.allowed(r)
 		if len(allowed) == 0 {
-			s.writeError(w, r, Errorf(logs.ErrNotFound, "no such endpoint: %s", clip(r.URL.Path, 200)))
+			s.writeError(w, r, logs.NewError(logs.ErrNotFound, "", "no such endpoint: %s", clip(r.URL.Path, 200)))
 			return
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
@@ -319,7 +319,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, _ *call) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if _, err := s.store.Snapshot(ctx); err != nil {
-		return &Error{Kind: logs.ErrUnavailable, Message: "the store does not answer", Err: err}
+		return &logs.Error{Kind: logs.ErrUnavailable, Message: "the store does not answer", Err: err}
 	}
 	writeData(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
@@ -336,7 +336,7 @@ func clip(s string, n int) string {
 // readBody reads the body of a small JSON request: at most max bytes
 // (413 beyond), within BodyTimeout (400 after).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	tooLarge := Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", max)
+	tooLarge := logs.NewError(logs.ErrTooLarge, "", "the body is larger than %d bytes", max)
 	if r.ContentLength > max {
 		return nil, tooLarge
 	}
@@ -349,9 +349,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, max int64) ([]
 		case errors.As(err, &mbe):
 			return nil, tooLarge
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, Errorf(logs.ErrInvalid, "the body did not arrive within %s", s.opts.BodyTimeout)
+			return nil, logs.Invalid("", "the body did not arrive within %s", s.opts.BodyTimeout)
 		}
-		return nil, &Error{Kind: logs.ErrInvalid, Message: "the body could not be read", Err: err}
+		return nil, &logs.Error{Kind: logs.ErrInvalid, Message: "the body could not be read", Err: err}
 	}
 	_ = rc.SetReadDeadline(time.Time{})
 	return body, nil

@@ -27,14 +27,14 @@ const maxTicketBody = 64 << 10
 func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) error {
 	b := s.opts.Stream
 	if b == nil {
-		return Errorf(logs.ErrNotFound, "the live stream is not enabled on this server")
+		return logs.NewError(logs.ErrNotFound, "", "the live stream is not enabled on this server")
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return Errorf(logs.ErrInvalid, "the query string is malformed")
+		return logs.Invalid("", "the query string is malformed")
 	}
 	if _, ok := q["access_token"]; ok {
-		return fieldErr(logs.ErrInvalid, "access_token", "a bearer token is never accepted in a URL; "+
+		return logs.Invalid("access_token", "a bearer token is never accepted in a URL; "+
 			"send it in the Authorization header, or exchange it for a stream ticket with POST /api/v1/logs/stream/tickets")
 	}
 	var (
@@ -110,14 +110,14 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 func verifyTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets []string) (logstream.VerifiedTicket, error) {
 	var zero logstream.VerifiedTicket
 	if len(tickets) != 1 || tickets[0] == "" {
-		return zero, fieldErr(logs.ErrInvalid, "ticket", "must be given once")
+		return zero, logs.Invalid("ticket", "must be given once")
 	}
 	if r.Header.Get("Authorization") != "" {
-		return zero, fieldErr(logs.ErrInvalid, "ticket", "give either a ticket or an Authorization header, not both")
+		return zero, logs.Invalid("ticket", "give either a ticket or an Authorization header, not both")
 	}
 	for _, name := range streamFilterParams {
 		if _, ok := q[name]; ok {
-			return zero, fieldErr(logs.ErrInvalid, name, "is fixed by the ticket; ask for a ticket with this filter")
+			return zero, logs.Invalid(name, "is fixed by the ticket; ask for a ticket with this filter")
 		}
 	}
 	v, err := b.VerifyTicket(tickets[0])
@@ -125,7 +125,7 @@ func verifyTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, ticke
 		return zero, ticketError(err)
 	}
 	if vals := r.Header.Values(TenantHeader); len(vals) > 0 && (len(vals) > 1 || vals[0] != v.Tenant) {
-		return zero, fieldErr(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
+		return zero, logs.NewError(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
 	}
 	return v, nil
 }
@@ -134,7 +134,7 @@ func verifyTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, ticke
 // SpendTicket.
 func ticketError(err error) error {
 	if logs.Code(err) == logs.CodeUnauthenticated {
-		return &Error{Kind: logs.ErrUnauthenticated, Field: "ticket",
+		return &logs.Error{Kind: logs.ErrUnauthenticated, Field: "ticket",
 			Message: "the stream ticket is invalid, expired or used; ask for a new one with POST /api/v1/logs/stream/tickets", Err: err}
 	}
 	return err
@@ -148,12 +148,12 @@ func resumeCursor(r *http.Request, q url.Values, b *logstream.Broadcaster, tenan
 	field, id := "", ""
 	if vals := r.Header.Values("Last-Event-ID"); len(vals) > 0 {
 		if len(vals) > 1 {
-			return nil, fieldErr(logs.ErrInvalid, "Last-Event-ID", "header is given more than once")
+			return nil, logs.Invalid("Last-Event-ID", "header is given more than once")
 		}
 		field, id = "Last-Event-ID", vals[0]
 	} else if vals, ok := q["lastEventId"]; ok {
 		if len(vals) > 1 {
-			return nil, fieldErr(logs.ErrInvalid, "lastEventId", "is given more than once")
+			return nil, logs.Invalid("lastEventId", "is given more than once")
 		}
 		field, id = "lastEventId", vals[0]
 	}
@@ -163,7 +163,7 @@ func resumeCursor(r *http.Request, q url.Values, b *logstream.Broadcaster, tenan
 	}
 	c, err := b.Sealer().Open(tenant, id)
 	if err != nil {
-		return nil, fieldErr(logs.ErrInvalid, field, "is not an event id of this tenant's stream; reconnect without it to start from now")
+		return nil, logs.Invalid(field, "is not an event id of this tenant's stream; reconnect without it to start from now")
 	}
 	return &c, nil
 }
@@ -184,7 +184,7 @@ type ticketResponse struct {
 func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *call) error {
 	b := s.opts.Stream
 	if b == nil {
-		return Errorf(logs.ErrNotFound, "the live stream is not enabled on this server")
+		return logs.NewError(logs.ErrNotFound, "", "the live stream is not enabled on this server")
 	}
 	body, err := s.readBody(w, r, maxTicketBody)
 	if err != nil {

@@ -215,8 +215,8 @@ func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry)
 	for i := range out {
 		b, err := logs.EncodeMetadata(out[i].Metadata)
 		if err != nil {
-			fe := err.(*logs.FieldError)
-			return nil, fmt.Errorf("bunstore: append: %w", logs.Invalid(fmt.Sprintf("logs[%d].%s", i, fe.Field), "%s", fe.Msg))
+			fe := err.(*logs.Error)
+			return nil, fmt.Errorf("bunstore: append: %w", logs.Invalid(fmt.Sprintf("logs[%d].%s", i, fe.Field), "%s", fe.Message))
 		}
 		metas[i] = string(b)
 	}
