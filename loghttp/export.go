@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,9 +19,9 @@ import (
 // maxExportBody bounds the body of an export request.
 const maxExportBody = 64 << 10
 
-// exportFields are the fields of an export request: format and the filters
-// of the list.
-var exportFields = append([]string{"format"}, streamFilterParams...)
+// exportFields are the fields of an export request: format and the fields
+// of a filter.
+var exportFields = slices.Concat([]string{"format"}, logquery.Fields)
 
 // exportResponse is the data of the export endpoints, as the API document
 // shows it; error is an extension, present when status is "failed".
@@ -97,18 +98,12 @@ func parseExportRequest(body []byte) (logexport.Format, logquery.Filter, error) 
 	if err != nil {
 		return "", logquery.Filter{}, err
 	}
-	f, err := bodyFilter(vals)
+	delete(vals, "format")
+	f, err := logquery.Raw(vals).Filter()
 	if err != nil {
 		return "", logquery.Filter{}, err
 	}
 	return format, f, nil
-}
-
-// bodyFilter is the filter of the members of a JSON body (export, stream
-// ticket) named in streamFilterParams.
-func bodyFilter(vals map[string]string) (logquery.Filter, error) {
-	return logquery.Raw{Level: vals["level"], Source: vals["source"], Search: vals["search"],
-		StartDate: vals["startDate"], EndDate: vals["endDate"]}.Filter()
 }
 
 // getExport serves GET /api/v1/logs/export/{exportId}.

@@ -14,10 +14,6 @@ import (
 	"github.com/ithbat/logs/logstream"
 )
 
-// streamFilterParams are the query parameters of the stream's filter: the
-// list's, without paging.
-var streamFilterParams = []string{"level", "source", "search", "startDate", "endDate"}
-
 // maxTicketBody bounds the body of a ticket request.
 const maxTicketBody = 64 << 10
 
@@ -55,13 +51,7 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 			return err
 		}
 		tenant, until = t, p.Expires
-		fv := url.Values{}
-		for _, name := range streamFilterParams {
-			if v, ok := q[name]; ok {
-				fv[name] = v
-			}
-		}
-		if f, err = logquery.ParseValues(fv); err != nil {
+		if f, err = logquery.ParseValues(q); err != nil {
 			return err
 		}
 	}
@@ -115,7 +105,7 @@ func verifyTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, ticke
 	if r.Header.Get("Authorization") != "" {
 		return zero, logs.Invalid("ticket", "give either a ticket or an Authorization header, not both")
 	}
-	for _, name := range streamFilterParams {
+	for _, name := range logquery.Fields {
 		if _, ok := q[name]; ok {
 			return zero, logs.Invalid(name, "is fixed by the ticket; ask for a ticket with this filter")
 		}
@@ -190,11 +180,11 @@ func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	vals, err := parseStringObject(body, streamFilterParams, true, `{"level":"error","source":"auth"}`)
+	vals, err := parseStringObject(body, logquery.Fields, true, `{"level":"error","source":"auth"}`)
 	if err != nil {
 		return err
 	}
-	f, err := bodyFilter(vals)
+	f, err := logquery.Raw(vals).Filter()
 	if err != nil {
 		return err
 	}
