@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ithbat/logs"
 )
@@ -90,4 +91,59 @@ func TestEntryJSONNoHTMLEscaping(t *testing.T) {
 	enc.SetEscapeHTML(false)
 	assert.NoError(t, enc.Encode([]logs.Entry{{Message: "<&>"}}))
 	assert.Contains(t, buf.String(), `"message":"<&>"`)
+}
+
+func TestAppendJSON(t *testing.T) {
+	at := time.Date(2026, 3, 18, 14, 32, 7, 0, time.UTC)
+	e := logs.Entry{ID: "a1b2c3d4-e5f6-7890-abcd-ef1234567890", TenantID: "t", Level: logs.LevelError, Source: "auth",
+		Message: "a < b && \"c\"\n", CreatedAt: at}
+	prefix := `{"id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","tenantId":"t","level":"error","source":"auth","message":"a < b && \"c\"\n","metadata":`
+	suffix := `,"createdAt":"` + logs.FormatTime(at) + `"}`
+	tests := []struct {
+		name string
+		md   map[string]any
+		raw  []byte
+		want string
+	}{
+		{"nil metadata", nil, nil, "{}"},
+		{"metadata, no HTML escaping", map[string]any{"b": "<&>", "a": 1}, nil, `{"a":1,"b":"<&>"}`},
+		{"raw metadata copied as it is", map[string]any{"ignored": true}, []byte(`{"z":"<"}`), `{"z":"<"}`},
+		{"empty raw metadata", nil, []byte{}, "{}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := e
+			e.Metadata = tt.md
+			b, err := logs.AppendJSON([]byte("x"), &e, tt.raw)
+			require.NoError(t, err)
+			assert.Equal(t, "x"+prefix+tt.want+suffix, string(b))
+			assert.True(t, json.Valid(b[1:]))
+			if tt.raw == nil {
+				m, err := e.MarshalJSON()
+				require.NoError(t, err)
+				assert.Equal(t, string(b[1:]), string(m), "MarshalJSON is AppendJSON")
+			}
+		})
+	}
+	e.Metadata = map[string]any{"f": func() {}}
+	_, err := logs.AppendJSON(nil, &e, nil)
+	assert.ErrorIs(t, err, logs.ErrInvalid)
+}
+
+// AppendJSON writes text exactly as encoding/json does without HTML
+// escaping.
+func FuzzAppendJSONText(f *testing.F) {
+	for _, s := range []string{"", "plain", "<&>", "quote\" back\\slash", "\x00\x01\b\f\n\r\t\x1f\x7f", "é — 日本", "\u2028\u2029", "\xff\xfe bad", "a\xc3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf strings.Builder
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		require.NoError(t, enc.Encode(s))
+		b, err := logs.AppendJSON(nil, &logs.Entry{Message: s}, nil)
+		require.NoError(t, err)
+		want := `"message":` + strings.TrimSuffix(buf.String(), "\n") + `,"metadata"`
+		assert.Contains(t, string(b), want)
+	})
 }

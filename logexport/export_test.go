@@ -53,3 +53,35 @@ func NewTestRawEncoder(f Format, w io.Writer) func(*logstore.RawEntry) error {
 	}
 	return enc.entry
 }
+
+// NewTestFileEncoder returns the encoder of a whole file in format f into w:
+// enc writes one entry, done ends the file and flushes it.
+func NewTestFileEncoder(f Format, w io.Writer) (enc func(*logstore.RawEntry) error, done func() error) {
+	bw := bufio.NewWriter(w)
+	e, err := newEncoder(f, bw)
+	if err != nil {
+		panic(err)
+	}
+	begun := false
+	begin := func() error {
+		if begun {
+			return nil
+		}
+		begun = true
+		return e.begin()
+	}
+	return func(r *logstore.RawEntry) error {
+			if err := begin(); err != nil {
+				return err
+			}
+			return e.entry(r)
+		}, func() error {
+			if err := begin(); err != nil {
+				return err
+			}
+			if err := e.end(); err != nil {
+				return err
+			}
+			return bw.Flush()
+		}
+}

@@ -146,6 +146,7 @@ type jsonEncoder struct {
 	w     *bufio.Writer
 	lines bool
 	n     int
+	buf   []byte // one entry's JSON, reused
 }
 
 func (j *jsonEncoder) begin() error {
@@ -156,27 +157,12 @@ func (j *jsonEncoder) begin() error {
 	return err
 }
 
-// rawEntryJSON is logs.Entry's JSON with the metadata copied as stored.
-type rawEntryJSON struct {
-	ID        string          `json:"id"`
-	TenantID  string          `json:"tenantId"`
-	Level     logs.Level      `json:"level"`
-	Source    string          `json:"source"`
-	Message   string          `json:"message"`
-	Metadata  json.RawMessage `json:"metadata"`
-	CreatedAt string          `json:"createdAt"`
-}
-
 func (j *jsonEncoder) entry(r *logstore.RawEntry) error {
-	e, md := &r.Entry, r.Metadata
-	if len(md) == 0 {
-		md = json.RawMessage("{}")
-	}
-	b, err := json.Marshal(rawEntryJSON{ID: e.ID, TenantID: e.TenantID, Level: e.Level, Source: e.Source,
-		Message: e.Message, Metadata: md, CreatedAt: logs.FormatTime(e.CreatedAt)})
+	b, err := logs.AppendJSON(j.buf[:0], &r.Entry, r.Metadata)
 	if err != nil {
-		return fmt.Errorf("logexport: entry %s: %w: %w", e.ID, logs.ErrInternal, err)
+		return fmt.Errorf("logexport: entry %s: %w: %w", r.Entry.ID, logs.ErrInternal, err)
 	}
+	j.buf = b
 	if !j.lines {
 		sep := ",\n"
 		if j.n == 0 {
