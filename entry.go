@@ -38,8 +38,8 @@ func ParseLevel(s string) (Level, error) {
 // document's "Log Entry Fields".
 //
 // CreatedAt is the time the event occurred. Stores keep it with microsecond
-// precision and return it in UTC; JSON renders it as RFC 3339 in UTC, with
-// fractional seconds only when there are any. A nil Metadata renders as {}.
+// precision and return it in UTC; JSON renders it as [TimeFormat]: RFC 3339
+// in UTC with six fractional digits. A nil Metadata renders as {}.
 type Entry struct {
 	ID        string         `json:"id"`
 	TenantID  string         `json:"tenantId"`
@@ -51,8 +51,11 @@ type Entry struct {
 }
 
 // TimeFormat is the layout of every timestamp the API writes: RFC 3339 in
-// UTC, with as many fractional digits as needed and none for whole seconds.
-const TimeFormat = time.RFC3339Nano
+// UTC with exactly six fractional digits (microseconds, the precision the
+// stores keep), such as 2026-03-18T14:32:07.000000Z. The width is fixed so
+// that the strings sort as the times they name. Parsers accept any RFC 3339
+// time.
+const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 
 // FormatTime renders t as the API writes timestamps.
 func FormatTime(t time.Time) string {

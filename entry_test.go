@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -20,13 +21,40 @@ func TestEntryJSON(t *testing.T) {
 	b, err := json.Marshal(e)
 	assert.NoError(t, err)
 	assert.JSONEq(t, `{"id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","tenantId":"t","level":"error","source":"auth",
-		"message":"m","metadata":{},"createdAt":"2026-03-18T14:32:07Z"}`, string(b))
+		"message":"m","metadata":{},"createdAt":"2026-03-18T14:32:07.000000Z"}`, string(b))
 	e.CreatedAt = e.CreatedAt.Add(1500 * time.Microsecond)
 	b, _ = json.Marshal(e)
-	assert.Contains(t, string(b), `"createdAt":"2026-03-18T14:32:07.0015Z"`)
+	assert.Contains(t, string(b), `"createdAt":"2026-03-18T14:32:07.001500Z"`)
 	var back logs.Entry
 	assert.NoError(t, json.Unmarshal(b, &back))
 	assert.True(t, back.CreatedAt.Equal(e.CreatedAt))
+}
+
+// Times are written with a fixed width, so that their strings sort as the
+// times (defect 8: 21:26:23.85954Z sorted before 21:26:09.030923Z).
+func TestFormatTimeSortsAsTimes(t *testing.T) {
+	base := time.Date(2026, 3, 18, 21, 26, 9, 0, time.UTC)
+	times := []time.Time{
+		base, base.Add(time.Microsecond), base.Add(30923 * time.Microsecond), base.Add(100 * time.Millisecond),
+		base.Add(time.Second), base.Add(14*time.Second + 859540*time.Microsecond), base.Add(time.Hour).In(time.FixedZone("", -5*3600)),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+	}
+	var strs []string
+	for _, tm := range times {
+		s := logs.FormatTime(tm)
+		assert.Regexp(t, `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$`, s)
+		back, err := time.Parse(time.RFC3339Nano, s)
+		assert.NoError(t, err)
+		assert.True(t, back.Equal(tm), s)
+		strs = append(strs, s)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	sort.Strings(strs)
+	for i := range times {
+		assert.Equal(t, logs.FormatTime(times[i]), strs[i])
+	}
+	assert.Equal(t, "2026-03-18T14:32:07.000000Z", logs.FormatTime(time.Date(2026, 3, 18, 16, 32, 7, 0, time.FixedZone("", 7200))))
+	assert.Equal(t, "2026-03-18T14:32:07.123456Z", logs.FormatTime(time.Date(2026, 3, 18, 14, 32, 7, 123456789, time.UTC)), "microseconds, cut")
 }
 
 func TestCode(t *testing.T) {

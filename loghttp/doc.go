@@ -29,6 +29,10 @@
 // and carries an X-Request-ID header: the client's own when it is
 // sane (1 to 128 of A-Z a-z 0-9 . _ : + = / -), else a new one.
 //
+// Every time the server writes (an entry's createdAt, an export's createdAt
+// and expiresAt, a ticket's expiresAt) is logs.TimeFormat: RFC 3339 in UTC
+// with exactly six fractional digits, so that the strings sort as times.
+//
 // JSON bodies (ingest, export, stream tickets) must be what they look
 // like: a member given twice, bytes that are not UTF-8, and fields the
 // request does not have are refused with 400 naming the field, rather than
