@@ -15,7 +15,8 @@
 //   - startDate and endDate are inclusive bounds on createdAt. They are
 //     RFC 3339 timestamps with an offset, or a bare date 2026-03-19, which
 //     is a UTC day: its start for startDate, its last microsecond for
-//     endDate;
+//     endDate. A bound must lie in the years 0001 to 9999 once converted
+//     to UTC (what RFC 3339 writes and every store holds);
 //   - search is case-insensitive (Unicode lower case, as Go's
 //     strings.ToLower) and requires the message to contain every
 //     whitespace-separated term and every "double-quoted phrase" as a whole.

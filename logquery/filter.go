@@ -122,6 +122,13 @@ func (f Filter) Validate() error {
 	return f.validate()
 }
 
+// The dates a filter may hold: the years 0001 to 9999 in UTC, which RFC
+// 3339 can write and every store can hold.
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
 // validate checks every field of f as it is: a zero Page or Limit is
 // invalid here (callers apply the defaults first).
 func (f Filter) validate() error {
@@ -136,6 +143,15 @@ func (f Filter) validate() error {
 	}
 	if err := validateSearch(f.Search); err != nil {
 		return err
+	}
+	for _, b := range []struct {
+		field string
+		t     time.Time
+	}{{"startDate", f.Start}, {"endDate", f.End}} {
+		if !b.t.IsZero() && (b.t.Before(minTime) || b.t.After(maxTime)) {
+			return logs.Invalid(b.field, "must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC; got %s",
+				b.t.UTC().Format(time.RFC3339Nano))
+		}
 	}
 	if !f.Start.IsZero() && !f.End.IsZero() && f.Start.After(f.End) {
 		return logs.Invalid("startDate", "is after endDate")
@@ -288,6 +304,8 @@ func (m *Matcher) Match(e logs.Entry) bool {
 // ParseTime parses a date parameter: RFC 3339 with an offset (converted to
 // UTC), or a bare date YYYY-MM-DD, which is the start of that UTC day, or
 // with endOfDay its last microsecond. field names the parameter in errors.
+// The range of dates a Filter takes (years 0001 to 9999 in UTC) is checked
+// by its validation.
 func ParseTime(field, s string, endOfDay bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
@@ -329,8 +347,15 @@ var (
 			func(f Filter) string { return f.Search }},
 		{"startDate", func(f *Filter, s string) (err error) { f.Start, err = ParseTime("startDate", s, false); return err },
 			func(f Filter) string { return formatBound(f.Start) }},
-		{"endDate", func(f *Filter, s string) (err error) { f.End, err = ParseTime("endDate", s, true); return err },
-			func(f Filter) string { return formatBound(f.End) }},
+		{"endDate", func(f *Filter, s string) (err error) {
+			f.End, err = ParseTime("endDate", s, true)
+			if err == nil && f.End.IsZero() {
+				// 0001-01-01T00:00:00Z is the zero time, "no bound". As a
+				// bound it selects what the next microsecond does: nothing.
+				f.End = f.End.Add(time.Microsecond)
+			}
+			return err
+		}, func(f Filter) string { return formatBound(f.End) }},
 	}
 	pagingFields = []field{
 		{"page", func(f *Filter, s string) error { return parseCount(&f.Page, "page", s, MaxPage) }, nil},

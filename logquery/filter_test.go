@@ -53,6 +53,10 @@ func TestParseValuesErrorsNameTheField(t *testing.T) {
 		{"startDate=yesterday", "startDate"},
 		{"startDate=2026-03-01T00:00:00", "startDate"},
 		{"endDate=2026-13-01", "endDate"},
+		{"startDate=0000-01-01T00:00:00Z", "startDate"},
+		{"startDate=0001-01-01T00:00:00%2B14:00", "startDate"},
+		{"endDate=0000-12-31", "endDate"},
+		{"endDate=9999-12-31T23:59:59-00:01", "endDate"},
 		{"startDate=2026-03-02&endDate=2026-03-01", "startDate"},
 		{"page=0", "page"},
 		{"page=-1", "page"},
@@ -78,6 +82,32 @@ func TestParseValuesErrorsNameTheField(t *testing.T) {
 			assert.Equal(t, c.field, logs.FieldOf(err))
 		})
 	}
+}
+
+// Dates are years 0001 to 9999 in UTC, whoever makes the Filter.
+func TestDateRange(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(0, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.FixedZone("", 3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		assert.Equal(t, "startDate", logs.FieldOf(logquery.Filter{Start: tm}.Validate()), tm)
+		assert.Equal(t, "endDate", logs.FieldOf(logquery.Filter{End: tm}.Validate()), tm)
+		_, err := logquery.New().Until(tm).Build()
+		assert.Equal(t, "endDate", logs.FieldOf(err), tm)
+	}
+	for _, tm := range []time.Time{time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)} {
+		assert.NoError(t, logquery.Filter{Start: tm, End: tm}.Validate(), tm)
+	}
+	// The zero time is no bound; as endDate it selects nothing, as it says.
+	f, err := logquery.ParseValues(url.Values{"endDate": {"0001-01-01T00:00:00Z"}, "startDate": {"0001-01-01T00:00:00Z"}})
+	require.NoError(t, err)
+	assert.True(t, f.Start.IsZero())
+	assert.False(t, f.End.IsZero())
+	assert.False(t, f.Match(logs.Entry{CreatedAt: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)}))
+	back, err := f.Raw().Filter()
+	require.NoError(t, err)
+	assert.Equal(t, f.End, back.End)
 }
 
 func TestParseJSON(t *testing.T) {
