@@ -34,7 +34,8 @@
 // with exactly six fractional digits, so that the strings sort as times.
 //
 // JSON bodies (ingest, export, stream tickets) must be what they look
-// like: a member given twice, bytes that are not UTF-8, and fields the
+// like: a member given twice (in any object, metadata and the objects
+// nested in it included), bytes that are not UTF-8, and fields the
 // request does not have are refused with 400 naming the field, rather than
 // read in some way of the decoder's choosing. A body must arrive within
 // [Options.BodyTimeout] (else 400), and a JSON answer must be taken by the

@@ -141,6 +141,116 @@ func checkObject(raw []byte, prefix string) error {
 	return err
 }
 
+// elements calls f with each element of the JSON array raw, in order. raw
+// must be valid JSON.
+func elements(raw []byte, f func(val []byte) error) error {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return errors.New("not an array")
+	}
+	i++
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return errors.New("truncated array")
+		}
+		switch raw[i] {
+		case ']':
+			return nil
+		case ',':
+			i = skipSpace(raw, i+1)
+		}
+		end := skipValue(raw, i)
+		if err := f(raw[i:end]); err != nil {
+			return err
+		}
+		i = end
+	}
+}
+
+// duplicate is a key found twice in one object; path locates the object
+// from the outside in.
+type duplicate struct {
+	key  string
+	path []string
+}
+
+func (d *duplicate) Error() string { return "key " + d.key + " given twice" }
+
+// uniqueKeys refuses a key given twice in any object of the JSON value raw,
+// at any depth (checkObject looks at one object only): the error names
+// field, and its message the key and where it is, as field.a.b[2]. raw
+// must be valid JSON.
+func uniqueKeys(raw []byte, field string) error {
+	err := findDuplicate(raw)
+	if err == nil {
+		return nil
+	}
+	var d *duplicate
+	if !errors.As(err, &d) {
+		return logs.Invalid(field, "cannot be read")
+	}
+	where := field
+	for i := len(d.path) - 1; i >= 0; i-- {
+		where += d.path[i]
+	}
+	return logs.Invalid(field, "has the key %q more than once in %s; give each key once", clip(d.key, 64), clip(where, 200))
+}
+
+// findDuplicate returns a *duplicate for the first object of raw with a
+// key twice (its path built on the way out, innermost first).
+func findDuplicate(raw []byte) error {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) {
+		return nil
+	}
+	switch raw[i] {
+	case '{':
+		var small [16]string
+		keys := small[:0]
+		var seen map[string]bool // once there are more keys than small holds
+		return members(raw, func(key string, val []byte) error {
+			switch {
+			case seen != nil:
+				if seen[key] {
+					return &duplicate{key: key}
+				}
+				seen[key] = true
+			case slices.Contains(keys, key):
+				return &duplicate{key: key}
+			case len(keys) < len(small):
+				keys = append(keys, key)
+			default:
+				seen = make(map[string]bool, 2*len(keys))
+				for _, k := range keys {
+					seen[k] = true
+				}
+				seen[key] = true
+			}
+			if err := findDuplicate(val); err != nil {
+				if d, ok := err.(*duplicate); ok {
+					d.path = append(d.path, "."+key)
+				}
+				return err
+			}
+			return nil
+		})
+	case '[':
+		n := 0
+		return elements(raw, func(val []byte) error {
+			if err := findDuplicate(val); err != nil {
+				if d, ok := err.(*duplicate); ok {
+					d.path = append(d.path, "["+strconv.Itoa(n)+"]")
+				}
+				return err
+			}
+			n++
+			return nil
+		})
+	}
+	return nil
+}
+
 // finiteNumbers reports whether every json.Number in v parses as a float64.
 func finiteNumbers(v any) bool {
 	switch x := v.(type) {

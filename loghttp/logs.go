@@ -312,6 +312,9 @@ func decodeEntry(raw json.RawMessage, obj map[string]json.RawMessage, i int, ten
 		if len(raw) == 0 || raw[0] != '{' || dec.Decode(&e.Metadata) != nil {
 			return e, logs.Invalid(prefix+"metadata", "must be a JSON object")
 		}
+		if err := uniqueKeys(raw, prefix+"metadata"); err != nil {
+			return e, err
+		}
 		if !finiteNumbers(e.Metadata) {
 			return e, logs.Invalid(prefix+"metadata", "holds a number beyond the range of a 64-bit float")
 		}
