@@ -29,6 +29,15 @@
 // and carries an X-Request-ID header: the client's own when it is
 // sane (1 to 128 of A-Z a-z 0-9 . _ : + = / -), else a new one.
 //
+// Every route lists the query parameters it takes in the route table
+// (server.go): the list its filter fields (logquery.Fields) and page,
+// limit; the stream the filter fields, ticket and lastEventId; a download
+// the parameters its signer writes; the others none. Any other parameter is
+// a 400 naming it, after authentication (routes that authenticate
+// themselves, the stream and downloads, check first), so that a typo never
+// widens a filter. access_token is refused on every route, before anything
+// else: a bearer token never goes into a URL.
+//
 // Every time the server writes (an entry's createdAt, an export's createdAt
 // and expiresAt, a ticket's expiresAt) is logs.TimeFormat: RFC 3339 in UTC
 // with exactly six fractional digits, so that the strings sort as times.

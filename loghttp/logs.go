@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -29,11 +28,7 @@ type listResponse struct {
 
 // listLogs serves GET /api/v1/logs.
 func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return logs.Invalid("", "the query string is malformed")
-	}
-	f, err := logquery.ParseValues(q)
+	f, err := logquery.ParseValues(c.Query)
 	if err != nil {
 		return err
 	}

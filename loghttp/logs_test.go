@@ -110,7 +110,6 @@ func TestList(t *testing.T) {
 			{"limit=2&page=5", msgs(), 7, 5, 2},
 			{"page=1&limit=500", msgs(7, 6, 4, 5, 2, 3, 1), 7, 1, 500},
 			{"level=error&page=&limit=", msgs(5, 2, 3), 3, 1, 50},
-			{"unknown=ignored", msgs(7, 6, 4, 5, 2, 3, 1), 7, 1, 50},
 		}
 		for _, tt := range tests {
 			t.Run("query "+tt.query, func(t *testing.T) {

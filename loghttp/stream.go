@@ -20,19 +20,12 @@ const maxTicketBody = 64 << 10
 // streamLogs serves GET /api/v1/logs/stream. It authenticates the request
 // itself: with the bearer token of the Authorization header (like every
 // route), or with a stream ticket in the ticket parameter.
-func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, c *call) error {
 	b := s.opts.Stream
 	if b == nil {
 		return logs.NewError(logs.ErrNotFound, "", "the live stream is not enabled on this server")
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return logs.Invalid("", "the query string is malformed")
-	}
-	if _, ok := q["access_token"]; ok {
-		return logs.Invalid("access_token", "a bearer token is never accepted in a URL; "+
-			"send it in the Authorization header, or exchange it for a stream ticket with POST /api/v1/logs/stream/tickets")
-	}
+	q := c.Query
 	var (
 		tenant string
 		f      logquery.Filter
