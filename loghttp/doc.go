@@ -42,6 +42,13 @@
 // and expiresAt, a ticket's expiresAt) is logs.TimeFormat: RFC 3339 in UTC
 // with exactly six fractional digits, so that the strings sort as times.
 //
+// A JSON body (ingest, export, stream tickets) has the Content-Type
+// application/json (parameters allowed; a charset other than utf-8 is
+// refused) or none at all; ingest also takes the NDJSON types
+// application/x-ndjson, application/ndjson, application/jsonl,
+// application/x-jsonlines and application/jsonlines. Any other type is a
+// 400 naming Content-Type. One function (bodyType) applies the rule.
+//
 // JSON bodies (ingest, export, stream tickets) must be what they look
 // like: a member given twice (in any object, metadata and the objects
 // nested in it included), bytes that are not UTF-8, and fields the
@@ -53,8 +60,9 @@
 // # Ingest
 //
 // POST /api/v1/logs takes a body of one JSON entry, {"logs":[...]}, or
-// NDJSON (one entry per line; chosen by Content-Type application/x-ndjson,
-// or detected when the body holds more than one JSON value). At most
+// NDJSON (one entry per line; chosen by an NDJSON Content-Type such as
+// application/x-ndjson, or detected when the body holds more than one JSON
+// value). At most
 // [Options.MaxIngestEntries] entries and [Options.MaxIngestBytes] bytes are
 // taken per request; beyond that the answer is 413. Fields other than the
 // entry's are refused, naming them, and so is metadata holding a number

@@ -61,10 +61,8 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return logs.Invalid("Content-Type", "must be application/json")
-		}
+	if _, err := bodyType(r.Header, false); err != nil {
+		return err
 	}
 	body, err := s.readBody(w, r, maxExportBody)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +20,44 @@ import (
 // twice (it keeps the last), bytes that are not UTF-8 (it reads U+FFFD),
 // and numbers beyond float64 (stored as given, they make the answers
 // undecodable for most clients).
+
+// ndjsonTypes are the media types of newline-delimited JSON, which ingest
+// takes besides application/json.
+var ndjsonTypes = []string{"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"}
+
+// bodyType is THE rule for the Content-Type of a request with a JSON body:
+// application/json, or no Content-Type at all (an empty one is none).
+// Parameters are allowed, but a charset other than utf-8 is not (JSON is
+// UTF-8). With ndjson, the NDJSON types are also taken, and bodyType tells
+// whether the request names one. Anything else, a malformed type and a
+// header given twice included, is a 400 naming Content-Type.
+func bodyType(h http.Header, ndjson bool) (isNDJSON bool, err error) {
+	want := "application/json"
+	if ndjson {
+		want += ", " + strings.Join(ndjsonTypes, ", ")
+	}
+	vals := h.Values("Content-Type")
+	switch {
+	case len(vals) > 1:
+		return false, logs.Invalid("Content-Type", "is given more than once")
+	case len(vals) == 0 || strings.TrimSpace(vals[0]) == "":
+		return false, nil
+	}
+	mt, params, err := mime.ParseMediaType(vals[0])
+	if err != nil {
+		return false, logs.Invalid("Content-Type", "is malformed; send %s, or no Content-Type", want)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return false, logs.Invalid("Content-Type", "names the charset %q; a JSON body is UTF-8 (charset=utf-8, or no charset)", clip(cs, 64))
+	}
+	switch {
+	case mt == "application/json":
+		return false, nil
+	case ndjson && slices.Contains(ndjsonTypes, mt):
+		return true, nil
+	}
+	return false, logs.Invalid("Content-Type", "is %s; this endpoint takes a JSON body: send %s, or no Content-Type", clip(mt, 64), want)
+}
 
 // members calls f with the key (as encoding/json reads it) and the value of each member
 // of the JSON object raw, in order. raw must be valid JSON (as

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"os"
 	"slices"
@@ -60,13 +59,17 @@ func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *call) err
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return logs.Invalid("Content-Encoding", "is not supported; send the body uncompressed")
 	}
+	ndjson, err := bodyType(r.Header, true)
+	if err != nil {
+		return err
+	}
 	if r.ContentLength > s.opts.MaxIngestBytes {
 		return s.tooLarge()
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
 	body := http.MaxBytesReader(innermost(w), r.Body, s.opts.MaxIngestBytes)
-	entries, err := s.decodeEntries(body, isNDJSON(r.Header.Get("Content-Type")), c.Tenant)
+	entries, err := s.decodeEntries(body, ndjson, c.Tenant)
 	if err != nil {
 		return err
 	}
@@ -101,19 +104,6 @@ func innermost(w http.ResponseWriter) http.ResponseWriter {
 func (s *Server) tooLarge() error {
 	return logs.NewError(logs.ErrTooLarge, "", "the body is larger than %d bytes; send at most %d entries and %d bytes per request",
 		s.opts.MaxIngestBytes, s.opts.MaxIngestEntries, s.opts.MaxIngestBytes)
-}
-
-// isNDJSON reports whether a Content-Type names newline-delimited JSON.
-func isNDJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
-		return true
-	}
-	return false
 }
 
 // decodeEntries reads the body of an ingest request: one entry,

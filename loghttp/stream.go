@@ -169,6 +169,9 @@ func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *c
 	if b == nil {
 		return logs.NewError(logs.ErrNotFound, "", "the live stream is not enabled on this server")
 	}
+	if _, err := bodyType(r.Header, false); err != nil {
+		return err
+	}
 	body, err := s.readBody(w, r, maxTicketBody)
 	if err != nil {
 		return err
