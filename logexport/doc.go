@@ -41,11 +41,15 @@
 //
 // # Formats
 //
-//   - csv: RFC 4180 (encoding/csv), CRLF line ends, a header row
+//   - csv: RFC 4180, CRLF after each record, a header row
 //     id,tenantId,level,source,message,metadata,createdAt, metadata as a JSON
 //     object, createdAt as the API writes times. A cell that a spreadsheet
 //     would run as a formula (it begins with = + - @, a tab or a carriage
-//     return) is prefixed with a single quote.
+//     return) is prefixed with a single quote. Fields are quoted exactly as
+//     encoding/csv decides, but written by the package: encoding/csv with
+//     CRLF record ends rewrites a line feed inside a field as CRLF and drops
+//     a carriage return that no line feed follows; this encoder keeps every
+//     byte of the entry.
 //   - json: one JSON array of entries, each exactly as the API writes an
 //     entry, one per line.
 //   - ndjson: one entry per line (an extension).

@@ -2,6 +2,9 @@ package logexport_test
 
 import (
 	"bytes"
+	"encoding/csv"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,5 +43,41 @@ func TestJSONEncodersWriteTheEntryJSON(t *testing.T) {
 			require.NoError(t, flush())
 			assert.Equal(t, tt.want, buf.String())
 		})
+	}
+}
+
+// The export's csv encoder and encoding/csv write the same bytes, but for a
+// carriage return inside a field: encoding/csv (UseCRLF, which RFC 4180's
+// record ends need) drops a lone CR and writes LF as CRLF, the export's
+// encoder keeps every byte of the entry.
+func TestCSVEncodersAgree(t *testing.T) {
+	at := time.Date(2026, 3, 18, 14, 32, 7, 0, time.UTC)
+	var rs []logstore.RawEntry
+	for i, m := range []string{"plain", "comma, \"quotes\"", " leading space", "=1+2", "+x", "-y", "@z", "\ttab", `\.`, "", "é — 日本", "line\nfeed", "crlf\r\nend", "\rlone CR first", "lone\rCR"} {
+		rs = append(rs, logstore.RawEntry{Entry: logs.Entry{ID: fmt.Sprintf("id-%d", i), TenantID: "-t", Level: logs.LevelInfo,
+			Source: "@s", Message: m, CreatedAt: at}, Metadata: []byte(`{"k":"=v, \"q\""}`)})
+	}
+	out := map[string]string{}
+	for name, mk := range logexport.CSVEncoders() {
+		var buf bytes.Buffer
+		enc, done := mk(&buf)
+		for i := range rs {
+			require.NoError(t, enc(&rs[i]))
+		}
+		require.NoError(t, done())
+		out[name] = buf.String()
+	}
+	hand, std := out["hand-written"], out["encoding/csv"]
+	assert.True(t, strings.HasPrefix(hand, "id,tenantId,level,source,message,metadata,createdAt\r\n"))
+	assert.Contains(t, hand, "\"'\rlone CR first\"")
+	assert.Contains(t, hand, "\"lone\rCR\"")
+	assert.Contains(t, std, "\"loneCR\"", "encoding/csv drops the lone CR")
+	assert.Equal(t, strings.NewReplacer("\"lone\rCR\"", "\"loneCR\"", "'\rlone", "'lone", "line\nfeed", "line\r\nfeed").Replace(hand), std,
+		"the rest is the same bytes")
+	rows, err := csv.NewReader(strings.NewReader(hand)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, len(rs)+1)
+	for i, r := range rs {
+		assert.Equal(t, strings.ReplaceAll(logexport.Neutralize(r.Entry.Message), "\r\n", "\n"), rows[i+1][4])
 	}
 }
