@@ -19,8 +19,11 @@
 //
 //	fmt.Errorf("bunstore: query: %w: %w", logs.ErrInvalid, err)
 //
-// An error that carries no code is [CodeInternal]. A [FieldError] names the
-// input field that is wrong; [FieldOf] finds it in a chain.
+// An error that carries no code is [CodeInternal]. The one error meant for
+// the client is an [*Error]: a code (its Kind), a message the client may
+// read, the input field at fault ([FieldOf] finds it in a chain) and a cause
+// that is only logged. [Invalid] makes the common one, an [ErrInvalid] about
+// a field; [NewError] any other.
 //
 // # Concurrency
 //

@@ -38,8 +38,8 @@ func ParseLevel(s string) (Level, error) {
 // document's "Log Entry Fields".
 //
 // CreatedAt is the time the event occurred. Stores keep it with microsecond
-// precision and return it in UTC; JSON renders it as RFC 3339 in UTC, with
-// fractional seconds only when there are any. A nil Metadata renders as {}.
+// precision and return it in UTC; JSON renders it as [TimeFormat]: RFC 3339
+// in UTC with six fractional digits. A nil Metadata renders as {}.
 type Entry struct {
 	ID        string         `json:"id"`
 	TenantID  string         `json:"tenantId"`
@@ -50,43 +50,126 @@ type Entry struct {
 	CreatedAt time.Time      `json:"createdAt"`
 }
 
-// entryJSON is Entry with CreatedAt as text, so that MarshalJSON controls
-// the time format and the nil-metadata case.
-type entryJSON struct {
-	ID        string         `json:"id"`
-	TenantID  string         `json:"tenantId"`
-	Level     Level          `json:"level"`
-	Source    string         `json:"source"`
-	Message   string         `json:"message"`
-	Metadata  map[string]any `json:"metadata"`
-	CreatedAt string         `json:"createdAt"`
-}
-
 // TimeFormat is the layout of every timestamp the API writes: RFC 3339 in
-// UTC, with as many fractional digits as needed and none for whole seconds.
-const TimeFormat = time.RFC3339Nano
+// UTC with exactly six fractional digits (microseconds, the precision the
+// stores keep), such as 2026-03-18T14:32:07.000000Z. The width is fixed so
+// that the strings sort as the times they name. Parsers accept any RFC 3339
+// time.
+const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 
 // FormatTime renders t as the API writes timestamps.
 func FormatTime(t time.Time) string {
 	return t.UTC().Format(TimeFormat)
 }
 
-// MarshalJSON writes the entry as the API document shows it.
+// MarshalJSON writes the entry as the API document shows it ([AppendJSON]).
 func (e Entry) MarshalJSON() ([]byte, error) {
-	md := e.Metadata
-	if md == nil {
-		md = map[string]any{}
+	return AppendJSON(make([]byte, 0, 256), &e, nil)
+}
+
+// AppendJSON appends the JSON object of e to dst: THE JSON shape of an
+// entry, written by the list, the stream and the exports alike. The members
+// are those of the API document in its order (id, tenantId, level, source,
+// message, metadata, createdAt); text is not HTML-escaped (a message reads
+// "<" and "&", the body is never HTML); createdAt is [FormatTime].
+//
+// rawMetadata, when not empty, is the entry's metadata as a JSON object,
+// copied as it is (the caller vouches for it: a store's own column);
+// otherwise e.Metadata is encoded, nil as {}. The error, from encoding
+// e.Metadata, wraps [ErrInvalid].
+func AppendJSON(dst []byte, e *Entry, rawMetadata []byte) ([]byte, error) {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, e.ID)
+	dst = append(dst, `,"tenantId":`...)
+	dst = appendString(dst, e.TenantID)
+	dst = append(dst, `,"level":`...)
+	dst = appendString(dst, string(e.Level))
+	dst = append(dst, `,"source":`...)
+	dst = appendString(dst, e.Source)
+	dst = append(dst, `,"message":`...)
+	dst = appendString(dst, e.Message)
+	dst = append(dst, `,"metadata":`...)
+	switch {
+	case len(rawMetadata) > 0:
+		dst = append(dst, rawMetadata...)
+	case e.Metadata == nil:
+		dst = append(dst, "{}"...)
+	default:
+		b, err := marshalNoEscape(e.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("logs: entry %s: metadata: %w: %w", e.ID, ErrInvalid, err)
+		}
+		dst = append(dst, b...)
 	}
+	dst = append(dst, `,"createdAt":"`...)
+	dst = e.CreatedAt.UTC().AppendFormat(dst, TimeFormat)
+	return append(dst, `"}`...), nil
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping.
+func marshalNoEscape(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // a message reads "<" and "&", not "\u003c" and "\u0026"
-	if err := enc.Encode(entryJSON{
-		ID: e.ID, TenantID: e.TenantID, Level: e.Level, Source: e.Source,
-		Message: e.Message, Metadata: md, CreatedAt: FormatTime(e.CreatedAt),
-	}); err != nil {
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string exactly as encoding/json writes
+// it with SetEscapeHTML(false): quotes, backslashes and control characters
+// escaped, bytes that are not UTF-8 as U+FFFD, and U+2028 and U+2029
+// escaped (JavaScript reads them as line ends).
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // Limits on one entry, enforced by [Entry.Validate].
@@ -99,7 +182,7 @@ const (
 // Validate checks what a writer supplies: a valid level, and a non-empty
 // source and message of valid UTF-8 without NUL within their limits. ID, TenantID,
 // CreatedAt and the metadata (see [EncodeMetadata]) are checked by the store,
-// which may assign them. The error is a *FieldError naming the JSON field.
+// which may assign them. The error is an *Error naming the JSON field.
 func (e *Entry) Validate() error {
 	switch {
 	case e.Level == "":
@@ -125,13 +208,13 @@ func (e *Entry) Validate() error {
 }
 
 // EncodeMetadata returns md as a JSON object ("{}" for nil), or a
-// *FieldError for "metadata" when it cannot be encoded or is larger than
+// *Error for "metadata" when it cannot be encoded or is larger than
 // [MaxMetadataLen].
 func EncodeMetadata(md map[string]any) ([]byte, error) {
 	if md == nil {
 		return []byte("{}"), nil
 	}
-	b, err := json.Marshal(md)
+	b, err := marshalNoEscape(md)
 	if err != nil {
 		return nil, Invalid("metadata", "cannot be encoded as JSON: %v", err)
 	}
@@ -145,7 +228,7 @@ func EncodeMetadata(md map[string]any) ([]byte, error) {
 const MaxTenantLen = 128
 
 // ValidateTenant checks a tenant id: 1 to [MaxTenantLen] bytes of ASCII
-// letters, digits and . _ : -. The error is a *FieldError for field.
+// letters, digits and . _ : -. The error is an *Error for field.
 func ValidateTenant(field, tenant string) error {
 	if tenant == "" {
 		return Invalid(field, "is required")
@@ -163,7 +246,7 @@ func ValidateTenant(field, tenant string) error {
 }
 
 // ValidText checks that s is valid UTF-8 without NUL characters (which no
-// database of the service can store in text), as a *FieldError for field.
+// database of the service can store in text), as an *Error for field.
 func ValidText(field, s string) error {
 	if !utf8.ValidString(s) {
 		return Invalid(field, "is not valid UTF-8")

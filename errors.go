@@ -53,34 +53,63 @@ func Code(err error) ErrorCode {
 	return CodeInternal
 }
 
-// FieldError is an [ErrInvalid] error about one input field. Field is the
-// name the client used ("level", "startDate", "logs[3].message", ...).
-type FieldError struct {
-	Field string
-	Msg   string
+// Error is the one client error of the service: an error whose Message (and
+// Field) are meant for the client, such as "limit: must be an integer from
+// 1 to 500".
+//
+// Kind is one of the sentinels of this package ([ErrInvalid],
+// [ErrUnauthenticated], ...) and decides the code, hence the HTTP status.
+// Field names the input at fault as the client spelled it ("level",
+// "startDate", "logs[3].message", "X-Tenant-ID"), or is empty. Err is the
+// cause, for the server's logs: it is never shown to the client.
+type Error struct {
+	Kind    error
+	Field   string
+	Message string
+	Err     error
 }
 
-// Invalid returns a *FieldError for field with a formatted message.
-func Invalid(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+// NewError returns an *Error of kind about field ("" for none) with a
+// formatted message.
+func NewError(kind error, field, format string, args ...any) *Error {
+	return &Error{Kind: kind, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return e.Msg
+// Invalid returns an [ErrInvalid] *Error about field with a formatted
+// message.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Kind: ErrInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
 	}
-	return e.Field + ": " + e.Msg
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
 }
 
-// Unwrap makes every FieldError an [ErrInvalid].
-func (e *FieldError) Unwrap() error { return ErrInvalid }
+// Unwrap returns Kind and Err, so that [Code] finds Kind first.
+func (e *Error) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
 
-// FieldOf returns the field named by the first *FieldError in err's chain,
-// or "" when there is none.
+// FieldOf returns the field named by the first *Error in err's chain, or ""
+// when there is none.
 func FieldOf(err error) string {
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		return fe.Field
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
 	}
 	return ""
 }

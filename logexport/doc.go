@@ -43,11 +43,15 @@
 //
 // # Formats
 //
-//   - csv: RFC 4180 (encoding/csv), CRLF line ends, a header row
+//   - csv: RFC 4180, CRLF after each record, a header row
 //     id,tenantId,level,source,message,metadata,createdAt, metadata as a JSON
 //     object, createdAt as the API writes times. A cell that a spreadsheet
 //     would run as a formula (it begins with = + - @, a tab or a carriage
-//     return) is prefixed with a single quote.
+//     return) is prefixed with a single quote. Fields are quoted exactly as
+//     encoding/csv decides, but written by the package: encoding/csv with
+//     CRLF record ends rewrites a line feed inside a field as CRLF and drops
+//     a carriage return that no line feed follows; this encoder keeps every
+//     byte of the entry.
 //   - json: one JSON array of entries, each exactly as the API writes an
 //     entry, one per line.
 //   - ndjson: one entry per line (an extension).
@@ -55,7 +59,7 @@
 // # Errors
 //
 // Errors wrap a sentinel of package logs: logs.ErrInvalid with a
-// *logs.FieldError ("format", "level", ...) for a bad request,
+// *logs.Error ("format", "level", ...) for a bad request,
 // logs.ErrNotFound for an unknown export id or one of another tenant (the
 // two are not told apart), logs.ErrRateLimited when a tenant has too many
 // exports in progress, logs.ErrPermissionDenied for a download URL that is

@@ -33,7 +33,7 @@ const (
 )
 
 // ParseFormat returns the format named s (exact, lower case), or a
-// *logs.FieldError for "format".
+// *logs.Error for "format".
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(s); f {
 	case FormatCSV, FormatJSON, FormatNDJSON:

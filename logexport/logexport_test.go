@@ -202,7 +202,7 @@ func checkFile(t *testing.T, f logexport.Format, data []byte, want []logs.Entry)
 		require.NoError(t, json.Unmarshal(data, &got), "one JSON array")
 		require.Equal(t, len(want), len(got), "entries")
 		for i, e := range want {
-			b, err := json.Marshal(e)
+			b, err := e.MarshalJSON()
 			require.NoError(t, err)
 			require.Equal(t, string(b), string(got[i]), "entry %d", i)
 		}
@@ -212,7 +212,7 @@ func checkFile(t *testing.T, f logexport.Format, data []byte, want []logs.Entry)
 		i := 0
 		for sc.Scan() {
 			require.Less(t, i, len(want))
-			b, err := json.Marshal(want[i])
+			b, err := want[i].MarshalJSON()
 			require.NoError(t, err)
 			require.Equal(t, string(b), sc.Text(), "line %d", i)
 			i++

@@ -35,7 +35,7 @@ func (p Principal) Has(perm string) bool { return slices.Contains(p.Permissions,
 // Authorization header. It is called once per request, concurrently.
 //
 // It returns an error wrapping logs.ErrUnauthenticated when the request
-// carries no credential or a bad one (an [*Error] tells the client why,
+// carries no credential or a bad one (a *logs.Error tells the client why,
 // such as "token expired"), logs.ErrUnavailable when it cannot decide now
 // (a key server is down). It does not look at X-Tenant-ID or permissions:
 // the Server does.
@@ -51,7 +51,7 @@ func (f AuthenticatorFunc) Authenticate(r *http.Request) (Principal, error) { re
 
 // refuseAll is the Authenticator of a Server configured with none.
 var refuseAll = AuthenticatorFunc(func(*http.Request) (Principal, error) {
-	return Principal{}, Errorf(logs.ErrUnauthenticated, "no authenticator is configured")
+	return Principal{}, logs.NewError(logs.ErrUnauthenticated, "", "no authenticator is configured")
 })
 
 // authorize establishes the principal of r and checks that it may act on
@@ -65,20 +65,20 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, perm string) 
 	vals := r.Header.Values(TenantHeader)
 	switch {
 	case len(vals) == 0 || vals[0] == "":
-		return p, "", fieldErr(logs.ErrInvalid, TenantHeader, "header is required: the tenant the request acts on")
+		return p, "", logs.Invalid(TenantHeader, "header is required: the tenant the request acts on")
 	case len(vals) > 1:
-		return p, "", fieldErr(logs.ErrInvalid, TenantHeader, "header is given more than once")
+		return p, "", logs.Invalid(TenantHeader, "header is given more than once")
 	}
 	tenant := vals[0]
 	if err := logs.ValidateTenant(TenantHeader, tenant); err != nil {
 		return p, "", err
 	}
 	if p.Tenant == "" || tenant != p.Tenant {
-		return p, "", fieldErr(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the token")
+		return p, "", logs.NewError(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the token")
 	}
 	if !p.Has(perm) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="logs", error="insufficient_scope", scope="`+quotable(perm)+`"`)
-		return p, "", Errorf(logs.ErrPermissionDenied, "the token lacks the permission %s", perm)
+		return p, "", logs.NewError(logs.ErrPermissionDenied, "", "the token lacks the permission %s", perm)
 	}
 	return p, tenant, nil
 }

@@ -29,8 +29,29 @@
 // and carries an X-Request-ID header: the client's own when it is
 // sane (1 to 128 of A-Z a-z 0-9 . _ : + = / -), else a new one.
 //
+// Every route lists the query parameters it takes in the route table
+// (server.go): the list its filter fields (logquery.Fields) and page,
+// limit; the stream the filter fields, ticket and lastEventId; a download
+// the parameters its signer writes; the others none. Any other parameter is
+// a 400 naming it, after authentication (routes that authenticate
+// themselves, the stream and downloads, check first), so that a typo never
+// widens a filter. access_token is refused on every route, before anything
+// else: a bearer token never goes into a URL.
+//
+// Every time the server writes (an entry's createdAt, an export's createdAt
+// and expiresAt, a ticket's expiresAt) is logs.TimeFormat: RFC 3339 in UTC
+// with exactly six fractional digits, so that the strings sort as times.
+//
+// A JSON body (ingest, export, stream tickets) has the Content-Type
+// application/json (parameters allowed; a charset other than utf-8 is
+// refused) or none at all; ingest also takes the NDJSON types
+// application/x-ndjson, application/ndjson, application/jsonl,
+// application/x-jsonlines and application/jsonlines. Any other type is a
+// 400 naming Content-Type. One function (bodyType) applies the rule.
+//
 // JSON bodies (ingest, export, stream tickets) must be what they look
-// like: a member given twice, bytes that are not UTF-8, and fields the
+// like: a member given twice (in any object, metadata and the objects
+// nested in it included), bytes that are not UTF-8, and fields the
 // request does not have are refused with 400 naming the field, rather than
 // read in some way of the decoder's choosing. A body must arrive within
 // [Options.BodyTimeout] (else 400), and a JSON answer must be taken by the
@@ -39,8 +60,9 @@
 // # Ingest
 //
 // POST /api/v1/logs takes a body of one JSON entry, {"logs":[...]}, or
-// NDJSON (one entry per line; chosen by Content-Type application/x-ndjson,
-// or detected when the body holds more than one JSON value). At most
+// NDJSON (one entry per line; chosen by an NDJSON Content-Type such as
+// application/x-ndjson, or detected when the body holds more than one JSON
+// value). At most
 // [Options.MaxIngestEntries] entries and [Options.MaxIngestBytes] bytes are
 // taken per request; beyond that the answer is 413. Fields other than the
 // entry's are refused, naming them, and so is metadata holding a number
@@ -82,10 +104,11 @@
 //
 // Handlers return errors; one table in errors.go maps the code of an error
 // ([logs.Code]) to its status: invalid_argument 400, unauthenticated 401,
-// permission_denied 403, not_found 404, payload_too_large 413,
-// rate_limited 429, unavailable 503, internal 500. The message the client
-// sees comes from an [*Error] or a *logs.FieldError in the chain, else it is
-// a fixed text per code: the text of other errors is never shown. Errors
+// permission_denied 403, not_found 404, conflict 409, payload_too_large 413,
+// rate_limited 429, unavailable 503, internal 500. The message and field the
+// client sees come from the *logs.Error in the chain when it has the
+// chain's code, else the message is a fixed text per code: the text of
+// other errors is never shown, and a 500 always reads the fixed text. Errors
 // with status 500 and 503 are logged with the request id, which the client
 // gets in X-Request-ID.
 //

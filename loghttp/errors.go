@@ -53,50 +53,6 @@ func Status(code logs.ErrorCode) int {
 	return http.StatusInternalServerError
 }
 
-// Error is an error whose Message (and Field) are meant for the client.
-// Kind is one of the sentinels of package logs (logs.ErrInvalid, ...) and
-// decides the status; Err is the cause, which is logged but never shown.
-// Authenticators return it to tell the client why a token was refused.
-type Error struct {
-	Kind    error
-	Field   string
-	Message string
-	Err     error
-}
-
-// Errorf returns an *Error of kind with a formatted message.
-func Errorf(kind error, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
-}
-
-// fieldErr returns an *Error of kind about one input field.
-func fieldErr(kind error, field, format string, args ...any) *Error {
-	return &Error{Kind: kind, Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-func (e *Error) Error() string {
-	msg := e.Message
-	if e.Field != "" {
-		msg = e.Field + ": " + msg
-	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
-
-// Unwrap returns Kind and Err, so that logs.Code finds Kind first.
-func (e *Error) Unwrap() []error {
-	errs := make([]error, 0, 2)
-	if e.Kind != nil {
-		errs = append(errs, e.Kind)
-	}
-	if e.Err != nil {
-		errs = append(errs, e.Err)
-	}
-	return errs
-}
-
 // errorBody is the "error" object of the failure envelope.
 type errorBody struct {
 	Code    logs.ErrorCode `json:"code"`
@@ -104,26 +60,24 @@ type errorBody struct {
 	Field   string         `json:"field,omitempty"`
 }
 
-// public returns what the client may read about err.
+// public returns what the client may read about err: the code of its
+// chain, and the message and field of the *logs.Error in it when that error
+// is of the same code (so that a client error wrapped as the cause of a
+// server error never shows). A 500 always reads a fixed text.
 func public(err error) errorBody {
-	var pe *Error
-	if errors.As(err, &pe) {
-		code := logs.Code(pe)
-		msg := pe.Message
-		if msg == "" || code == logs.CodeInternal {
-			msg = genericMessage[code]
-		}
-		return errorBody{Code: code, Message: msg, Field: pe.Field}
-	}
 	code := logs.Code(err)
 	if _, ok := statusOf[code]; !ok {
 		code = logs.CodeInternal
 	}
-	var fe *logs.FieldError
-	if code != logs.CodeInternal && errors.As(err, &fe) {
-		return errorBody{Code: code, Message: fe.Msg, Field: fe.Field}
+	body := errorBody{Code: code, Message: genericMessage[code]}
+	var pe *logs.Error
+	if code != logs.CodeInternal && errors.As(err, &pe) && logs.Code(pe) == code {
+		body.Field = pe.Field
+		if pe.Message != "" {
+			body.Message = pe.Message
+		}
 	}
-	return errorBody{Code: code, Message: genericMessage[code]}
+	return body
 }
 
 // writeError writes err as the failure envelope, with the status of its

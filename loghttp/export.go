@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,9 +19,9 @@ import (
 // maxExportBody bounds the body of an export request.
 const maxExportBody = 64 << 10
 
-// exportFields are the fields of an export request: format and the filters
-// of the list.
-var exportFields = append([]string{"format"}, streamFilterParams...)
+// exportFields are the fields of an export request: format and the fields
+// of a filter.
+var exportFields = slices.Concat([]string{"format"}, logquery.Fields)
 
 // exportResponse is the data of the export endpoints, as the API document
 // shows it; error is an extension, present when status is "failed".
@@ -49,7 +50,7 @@ func exportView(j logexport.Job) exportResponse {
 
 func (s *Server) exporter() (*logexport.Exporter, error) {
 	if s.opts.Export == nil {
-		return nil, Errorf(logs.ErrNotFound, "exports are not enabled on this server")
+		return nil, logs.NewError(logs.ErrNotFound, "", "exports are not enabled on this server")
 	}
 	return s.opts.Export, nil
 }
@@ -60,10 +61,8 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return fieldErr(logs.ErrInvalid, "Content-Type", "must be application/json")
-		}
+	if _, err := bodyType(r.Header, false); err != nil {
+		return err
 	}
 	body, err := s.readBody(w, r, maxExportBody)
 	if err != nil {
@@ -76,7 +75,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, c *call) e
 	job, err := x.Submit(r.Context(), c.Tenant, format, f)
 	if errors.Is(err, logs.ErrRateLimited) {
 		w.Header().Set("Retry-After", "10")
-		return Errorf(logs.ErrRateLimited, "the tenant has as many exports in progress as it may have at once; retry when one is done")
+		return logs.NewError(logs.ErrRateLimited, "", "the tenant has as many exports in progress as it may have at once; retry when one is done")
 	}
 	if err != nil {
 		return err
@@ -97,18 +96,12 @@ func parseExportRequest(body []byte) (logexport.Format, logquery.Filter, error) 
 	if err != nil {
 		return "", logquery.Filter{}, err
 	}
-	f, err := bodyFilter(vals)
+	delete(vals, "format")
+	f, err := logquery.Raw(vals).Filter()
 	if err != nil {
 		return "", logquery.Filter{}, err
 	}
 	return format, f, nil
-}
-
-// bodyFilter is the filter of the members of a JSON body (export, stream
-// ticket) named in streamFilterParams.
-func bodyFilter(vals map[string]string) (logquery.Filter, error) {
-	return logquery.Raw{Level: vals["level"], Source: vals["source"], Search: vals["search"],
-		StartDate: vals["startDate"], EndDate: vals["endDate"]}.Filter()
 }
 
 // getExport serves GET /api/v1/logs/export/{exportId}.
@@ -120,7 +113,7 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request, c *call) erro
 	job, err := x.Get(r.Context(), c.Tenant, mux.Vars(r)["exportId"])
 	if err != nil {
 		if logs.Code(err) == logs.CodeNotFound {
-			return Errorf(logs.ErrNotFound, "no export with this id")
+			return logs.NewError(logs.ErrNotFound, "", "no export with this id")
 		}
 		return err
 	}
@@ -141,9 +134,9 @@ func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request, _ *call)
 	if err != nil {
 		switch logs.Code(err) {
 		case logs.CodePermissionDenied:
-			return Errorf(logs.ErrPermissionDenied, "the download link is invalid or has expired; poll the export again for a fresh one")
+			return logs.NewError(logs.ErrPermissionDenied, "", "the download link is invalid or has expired; poll the export again for a fresh one")
 		case logs.CodeNotFound:
-			return Errorf(logs.ErrNotFound, "the export file no longer exists")
+			return logs.NewError(logs.ErrNotFound, "", "the export file no longer exists")
 		}
 		return err
 	}

@@ -123,6 +123,10 @@ type resp struct {
 	}
 }
 
+// answerClient is the client of do: an answer that does not end (a stream
+// opened by mistake) fails the test instead of hanging it.
+var answerClient = &http.Client{Timeout: time.Minute}
+
 func (e *env) do(tb testing.TB, r req) *resp {
 	tb.Helper()
 	if r.method == "" {
@@ -141,7 +145,7 @@ func (e *env) do(tb testing.TB, r req) *resp {
 	if r.tenant != "" {
 		hr.Header.Set("X-Tenant-ID", r.tenant)
 	}
-	hresp, err := http.DefaultClient.Do(hr)
+	hresp, err := answerClient.Do(hr)
 	require.NoError(tb, err)
 	defer hresp.Body.Close()
 	out := &resp{Status: hresp.StatusCode, Header: hresp.Header}

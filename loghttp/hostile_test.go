@@ -43,6 +43,11 @@ func TestAmbiguousJSONBodies(t *testing.T) {
 			{"ingest: metadata value not UTF-8", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"k":"` + "\xc3\x28" + `"}}`, "logs[0].metadata"},
 			{"ingest: metadata key not UTF-8", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"` + "\xff" + `":1}}`, "logs[0].metadata"},
 			{"ingest: batch entry not UTF-8", "/api/v1/logs", loghttp.PermWrite, `{"logs":[{` + entry + `,"message":"m"},{` + entry + `,"message":"` + "\xfe" + `"}]}`, "logs[1].message"},
+			{"ingest: metadata key twice", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"a":1,"a":2}}`, "logs[0].metadata"},
+			{"ingest: metadata key twice, once escaped", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"a":1,"\u0061":1}}`, "logs[0].metadata"},
+			{"ingest: nested metadata key twice", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"user":{"id":"u1","role":"x","id":"u2"}}}`, "logs[0].metadata"},
+			{"ingest: metadata key twice in an array", "/api/v1/logs", loghttp.PermWrite, `{"logs":[{` + entry + `,"message":"m"},{` + entry + `,"message":"m","metadata":{"l":[1,[{"k":1}],{"k":1,"k":2}]}}]}`, "logs[1].metadata"},
+			{"ingest: NDJSON metadata key twice deep", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m"}` + "\n" + `{` + entry + `,"message":"m","metadata":{"a":{"b":{"c":{"d":1,"d":1}}}}}`, "logs[1].metadata"},
 			{"ingest: metadata number out of range", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"n":1e999}}`, "logs[0].metadata"},
 			{"ingest: nested metadata number out of range", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m","metadata":{"a":[1,{"n":-2e400}]}}`, "logs[0].metadata"},
 			{"ingest: NUL in message", "/api/v1/logs", loghttp.PermWrite, `{` + entry + `,"message":"m\u0000"}`, "logs[0].message"},
@@ -80,7 +85,8 @@ func TestAmbiguousJSONBodies(t *testing.T) {
 			var in ingested
 			e.do(t, req{method: http.MethodPost, path: "/api/v1/logs", token: token(t, "ok", loghttp.PermWrite), tenant: "ok",
 				body: strings.NewReader(`{"level":"info","source":"caf\u00e9","message":"été \ud83d\ude00 \ud800",` +
-					`"metadata":{"n":1.7976931348623157e308,"big":123456789012345678901234567890,"s":"a\"b"}}`)}).data(t, 201, &in)
+					`"metadata":{"n":1.7976931348623157e308,"big":123456789012345678901234567890,"s":"a\"b",` +
+					`"same":{"same":1},"list":[{"k":1},{"k":2}],"x":{"a":{"k":1},"b":{"k":2}},"e":{},"z":[]}}`)}).data(t, 201, &in)
 			l := e.list(t, "ok", "")
 			require.Len(t, l.Logs, 1)
 			assert.Equal(t, "café", l.Logs[0].Source)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +20,44 @@ import (
 // twice (it keeps the last), bytes that are not UTF-8 (it reads U+FFFD),
 // and numbers beyond float64 (stored as given, they make the answers
 // undecodable for most clients).
+
+// ndjsonTypes are the media types of newline-delimited JSON, which ingest
+// takes besides application/json.
+var ndjsonTypes = []string{"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"}
+
+// bodyType is THE rule for the Content-Type of a request with a JSON body:
+// application/json, or no Content-Type at all (an empty one is none).
+// Parameters are allowed, but a charset other than utf-8 is not (JSON is
+// UTF-8). With ndjson, the NDJSON types are also taken, and bodyType tells
+// whether the request names one. Anything else, a malformed type and a
+// header given twice included, is a 400 naming Content-Type.
+func bodyType(h http.Header, ndjson bool) (isNDJSON bool, err error) {
+	want := "application/json"
+	if ndjson {
+		want += ", " + strings.Join(ndjsonTypes, ", ")
+	}
+	vals := h.Values("Content-Type")
+	switch {
+	case len(vals) > 1:
+		return false, logs.Invalid("Content-Type", "is given more than once")
+	case len(vals) == 0 || strings.TrimSpace(vals[0]) == "":
+		return false, nil
+	}
+	mt, params, err := mime.ParseMediaType(vals[0])
+	if err != nil {
+		return false, logs.Invalid("Content-Type", "is malformed; send %s, or no Content-Type", want)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return false, logs.Invalid("Content-Type", "names the charset %q; a JSON body is UTF-8 (charset=utf-8, or no charset)", clip(cs, 64))
+	}
+	switch {
+	case mt == "application/json":
+		return false, nil
+	case ndjson && slices.Contains(ndjsonTypes, mt):
+		return true, nil
+	}
+	return false, logs.Invalid("Content-Type", "is %s; this endpoint takes a JSON body: send %s, or no Content-Type", clip(mt, 64), want)
+}
 
 // members calls f with the key (as encoding/json reads it) and the value of each member
 // of the JSON object raw, in order. raw must be valid JSON (as
@@ -126,19 +166,129 @@ func checkObject(raw []byte, prefix string) error {
 	}
 	err := members(raw, func(key string, val []byte) error {
 		if seen[key] {
-			return fieldErr(logs.ErrInvalid, prefix+clip(key, 64), "is given more than once")
+			return logs.Invalid(prefix+clip(key, 64), "is given more than once")
 		}
 		seen[key] = true
 		if !valid && !utf8.Valid(val) {
-			return fieldErr(logs.ErrInvalid, prefix+clip(key, 64), "is not valid UTF-8")
+			return logs.Invalid(prefix+clip(key, 64), "is not valid UTF-8")
 		}
 		return nil
 	})
 	if err == nil && !valid {
 		// Every value is valid: a key is not.
-		err = fieldErr(logs.ErrInvalid, whole, "has a field name that is not valid UTF-8")
+		err = logs.Invalid(whole, "has a field name that is not valid UTF-8")
 	}
 	return err
+}
+
+// elements calls f with each element of the JSON array raw, in order. raw
+// must be valid JSON.
+func elements(raw []byte, f func(val []byte) error) error {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return errors.New("not an array")
+	}
+	i++
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return errors.New("truncated array")
+		}
+		switch raw[i] {
+		case ']':
+			return nil
+		case ',':
+			i = skipSpace(raw, i+1)
+		}
+		end := skipValue(raw, i)
+		if err := f(raw[i:end]); err != nil {
+			return err
+		}
+		i = end
+	}
+}
+
+// duplicate is a key found twice in one object; path locates the object
+// from the outside in.
+type duplicate struct {
+	key  string
+	path []string
+}
+
+func (d *duplicate) Error() string { return "key " + d.key + " given twice" }
+
+// uniqueKeys refuses a key given twice in any object of the JSON value raw,
+// at any depth (checkObject looks at one object only): the error names
+// field, and its message the key and where it is, as field.a.b[2]. raw
+// must be valid JSON.
+func uniqueKeys(raw []byte, field string) error {
+	err := findDuplicate(raw)
+	if err == nil {
+		return nil
+	}
+	var d *duplicate
+	if !errors.As(err, &d) {
+		return logs.Invalid(field, "cannot be read")
+	}
+	where := field
+	for i := len(d.path) - 1; i >= 0; i-- {
+		where += d.path[i]
+	}
+	return logs.Invalid(field, "has the key %q more than once in %s; give each key once", clip(d.key, 64), clip(where, 200))
+}
+
+// findDuplicate returns a *duplicate for the first object of raw with a
+// key twice (its path built on the way out, innermost first).
+func findDuplicate(raw []byte) error {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) {
+		return nil
+	}
+	switch raw[i] {
+	case '{':
+		var small [16]string
+		keys := small[:0]
+		var seen map[string]bool // once there are more keys than small holds
+		return members(raw, func(key string, val []byte) error {
+			switch {
+			case seen != nil:
+				if seen[key] {
+					return &duplicate{key: key}
+				}
+				seen[key] = true
+			case slices.Contains(keys, key):
+				return &duplicate{key: key}
+			case len(keys) < len(small):
+				keys = append(keys, key)
+			default:
+				seen = make(map[string]bool, 2*len(keys))
+				for _, k := range keys {
+					seen[k] = true
+				}
+				seen[key] = true
+			}
+			if err := findDuplicate(val); err != nil {
+				if d, ok := err.(*duplicate); ok {
+					d.path = append(d.path, "."+key)
+				}
+				return err
+			}
+			return nil
+		})
+	case '[':
+		n := 0
+		return elements(raw, func(val []byte) error {
+			if err := findDuplicate(val); err != nil {
+				if d, ok := err.(*duplicate); ok {
+					d.path = append(d.path, "["+strconv.Itoa(n)+"]")
+				}
+				return err
+			}
+			n++
+			return nil
+		})
+	}
+	return nil
 }
 
 // finiteNumbers reports whether every json.Number in v parses as a float64.
@@ -172,28 +322,28 @@ func parseStringObject(body []byte, fields []string, emptyOK bool, example strin
 	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
 		return vals, nil
 	}
-	notObject := Errorf(logs.ErrInvalid, "the body must be a JSON object such as %s", example)
+	notObject := logs.Invalid("", "the body must be a JSON object such as %s", example)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil || len(raw) == 0 || raw[0] != '{' {
 		return nil, notObject
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, Errorf(logs.ErrInvalid, "the body must hold one JSON object and nothing after it")
+		return nil, logs.Invalid("", "the body must hold one JSON object and nothing after it")
 	}
 	if err := checkObject(raw, ""); err != nil {
 		return nil, err
 	}
 	err := members(raw, func(key string, val []byte) error {
 		if !slices.Contains(fields, key) {
-			return fieldErr(logs.ErrInvalid, clip(key, 64), "is not a field of this request (fields: %s)", strings.Join(fields, ", "))
+			return logs.Invalid(clip(key, 64), "is not a field of this request (fields: %s)", strings.Join(fields, ", "))
 		}
 		if string(val) == "null" {
 			return nil
 		}
 		var s string
 		if err := json.Unmarshal(val, &s); err != nil {
-			return fieldErr(logs.ErrInvalid, key, "must be a string")
+			return logs.Invalid(key, "must be a string")
 		}
 		vals[key] = s
 		return nil

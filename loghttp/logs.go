@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -29,11 +27,7 @@ type listResponse struct {
 
 // listLogs serves GET /api/v1/logs.
 func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return Errorf(logs.ErrInvalid, "the query string is malformed")
-	}
-	f, err := logquery.ParseValues(q)
+	f, err := logquery.ParseValues(c.Query)
 	if err != nil {
 		return err
 	}
@@ -63,7 +57,11 @@ type ingestResponse struct {
 // ingestLogs serves POST /api/v1/logs.
 func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *call) error {
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return fieldErr(logs.ErrInvalid, "Content-Encoding", "is not supported; send the body uncompressed")
+		return logs.Invalid("Content-Encoding", "is not supported; send the body uncompressed")
+	}
+	ndjson, err := bodyType(r.Header, true)
+	if err != nil {
+		return err
 	}
 	if r.ContentLength > s.opts.MaxIngestBytes {
 		return s.tooLarge()
@@ -71,7 +69,7 @@ func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *call) err
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
 	body := http.MaxBytesReader(innermost(w), r.Body, s.opts.MaxIngestBytes)
-	entries, err := s.decodeEntries(body, isNDJSON(r.Header.Get("Content-Type")), c.Tenant)
+	entries, err := s.decodeEntries(body, ndjson, c.Tenant)
 	if err != nil {
 		return err
 	}
@@ -104,21 +102,8 @@ func innermost(w http.ResponseWriter) http.ResponseWriter {
 }
 
 func (s *Server) tooLarge() error {
-	return Errorf(logs.ErrTooLarge, "the body is larger than %d bytes; send at most %d entries and %d bytes per request",
+	return logs.NewError(logs.ErrTooLarge, "", "the body is larger than %d bytes; send at most %d entries and %d bytes per request",
 		s.opts.MaxIngestBytes, s.opts.MaxIngestEntries, s.opts.MaxIngestBytes)
-}
-
-// isNDJSON reports whether a Content-Type names newline-delimited JSON.
-func isNDJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
-		return true
-	}
-	return false
 }
 
 // decodeEntries reads the body of an ingest request: one entry,
@@ -154,7 +139,7 @@ func (s *Server) decodeEntries(body io.Reader, ndjson bool, tenant string) ([]lo
 				if s.isTooLarge(err) {
 					return nil, s.tooLarge()
 				}
-				return nil, Errorf(logs.ErrInvalid, `the body holds more than the {"logs":[...]} object`)
+				return nil, logs.Invalid("", `the body holds more than the {"logs":[...]} object`)
 			}
 			break
 		}
@@ -163,13 +148,13 @@ func (s *Server) decodeEntries(body io.Reader, ndjson bool, tenant string) ([]lo
 		}
 	}
 	if len(entries) == 0 {
-		return nil, Errorf(logs.ErrInvalid, `the body is empty; send one log entry, {"logs":[...]}, or NDJSON`)
+		return nil, logs.Invalid("", `the body is empty; send one log entry, {"logs":[...]}, or NDJSON`)
 	}
 	return entries, nil
 }
 
 func (s *Server) tooMany() error {
-	return Errorf(logs.ErrTooLarge, "the body holds more than %d entries; send at most %d entries per request",
+	return logs.NewError(logs.ErrTooLarge, "", "the body holds more than %d entries; send at most %d entries per request",
 		s.opts.MaxIngestEntries, s.opts.MaxIngestEntries)
 }
 
@@ -196,7 +181,7 @@ func (s *Server) nextObject(dec *json.Decoder, i int) (json.RawMessage, map[stri
 func object(raw json.RawMessage, field string) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if len(bytes.TrimSpace(raw)) == 0 || raw[0] != '{' || json.Unmarshal(raw, &obj) != nil || obj == nil {
-		return nil, fieldErr(logs.ErrInvalid, field, "must be a JSON object (a log entry)")
+		return nil, logs.Invalid(field, "must be a JSON object (a log entry)")
 	}
 	return obj, nil
 }
@@ -209,13 +194,13 @@ func (s *Server) jsonError(err error, field string) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		return fieldErr(logs.ErrInvalid, field, "is not valid JSON: %s", se.Error())
+		return logs.Invalid(field, "is not valid JSON: %s", se.Error())
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return Errorf(logs.ErrInvalid, "the body did not arrive within %s", s.opts.BodyTimeout)
+		return logs.Invalid("", "the body did not arrive within %s", s.opts.BodyTimeout)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fieldErr(logs.ErrInvalid, field, "is not valid JSON: the body ends inside it")
+		return logs.Invalid(field, "is not valid JSON: the body ends inside it")
 	}
-	return &Error{Kind: logs.ErrInvalid, Field: field, Message: "cannot be read", Err: err}
+	return &logs.Error{Kind: logs.ErrInvalid, Field: field, Message: "cannot be read", Err: err}
 }
 
 // decodeBatch reads the entries of {"logs":[...]} one by one, so that a
@@ -223,18 +208,18 @@ func (s *Server) jsonError(err error, field string) error {
 func (s *Server) decodeBatch(raw json.RawMessage, obj map[string]json.RawMessage, add func(json.RawMessage, map[string]json.RawMessage) error) error {
 	for _, k := range sortedKeys(obj) {
 		if k != "logs" {
-			return fieldErr(logs.ErrInvalid, clip(k, 64), `is not a field of the request; send {"logs":[...]}`)
+			return logs.Invalid(clip(k, 64), `is not a field of the request; send {"logs":[...]}`)
 		}
 	}
 	// Only "logs" is left: refuse it twice (the entries are checked one by one).
 	count := 0
 	if err := members(raw, func(string, []byte) error { count++; return nil }); err != nil || count != 1 {
-		return fieldErr(logs.ErrInvalid, "logs", "is given more than once")
+		return logs.Invalid("logs", "is given more than once")
 	}
 	dec := json.NewDecoder(bytes.NewReader(obj["logs"]))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return fieldErr(logs.ErrInvalid, "logs", "must be an array of log entries")
+		return logs.Invalid("logs", "must be an array of log entries")
 	}
 	n := 0
 	for dec.More() {
@@ -252,7 +237,7 @@ func (s *Server) decodeBatch(raw json.RawMessage, obj map[string]json.RawMessage
 		n++
 	}
 	if n == 0 {
-		return fieldErr(logs.ErrInvalid, "logs", "must hold at least one entry")
+		return logs.Invalid("logs", "must hold at least one entry")
 	}
 	return nil
 }
@@ -272,7 +257,7 @@ func decodeEntry(raw json.RawMessage, obj map[string]json.RawMessage, i int, ten
 	}
 	for _, k := range sortedKeys(obj) {
 		if !slices.Contains(entryFields, k) {
-			return e, fieldErr(logs.ErrInvalid, prefix+clip(k, 64), "is not a field of a log entry (fields: %s)", strings.Join(entryFields, ", "))
+			return e, logs.Invalid(prefix+clip(k, 64), "is not a field of a log entry (fields: %s)", strings.Join(entryFields, ", "))
 		}
 	}
 	str := func(k string, dst *string) error {
@@ -281,7 +266,7 @@ func decodeEntry(raw json.RawMessage, obj map[string]json.RawMessage, i int, ten
 			return nil
 		}
 		if json.Unmarshal(raw, dst) != nil {
-			return fieldErr(logs.ErrInvalid, prefix+k, "must be a string")
+			return logs.Invalid(prefix+k, "must be a string")
 		}
 		return nil
 	}
@@ -295,14 +280,14 @@ func decodeEntry(raw json.RawMessage, obj map[string]json.RawMessage, i int, ten
 		}
 	}
 	if e.TenantID != "" && e.TenantID != tenant {
-		return e, fieldErr(logs.ErrPermissionDenied, prefix+"tenantId",
+		return e, logs.NewError(logs.ErrPermissionDenied, prefix+"tenantId",
 			"names another tenant than %s; entries are written to the authenticated tenant only", TenantHeader)
 	}
 	e.Level = logs.Level(level)
 	if createdAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, createdAt)
 		if err != nil {
-			return e, fieldErr(logs.ErrInvalid, prefix+"createdAt", "must be an RFC 3339 timestamp with an offset, such as 2026-03-18T14:32:07Z")
+			return e, logs.Invalid(prefix+"createdAt", "must be an RFC 3339 timestamp with an offset, such as 2026-03-18T14:32:07Z")
 		}
 		e.CreatedAt = t
 	}
@@ -310,10 +295,13 @@ func decodeEntry(raw json.RawMessage, obj map[string]json.RawMessage, i int, ten
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		if len(raw) == 0 || raw[0] != '{' || dec.Decode(&e.Metadata) != nil {
-			return e, fieldErr(logs.ErrInvalid, prefix+"metadata", "must be a JSON object")
+			return e, logs.Invalid(prefix+"metadata", "must be a JSON object")
+		}
+		if err := uniqueKeys(raw, prefix+"metadata"); err != nil {
+			return e, err
 		}
 		if !finiteNumbers(e.Metadata) {
-			return e, fieldErr(logs.ErrInvalid, prefix+"metadata", "holds a number beyond the range of a 64-bit float")
+			return e, logs.Invalid(prefix+"metadata", "holds a number beyond the range of a 64-bit float")
 		}
 	}
 	return e, nil

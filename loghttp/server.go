@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/logexport"
+	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstream"
 )
@@ -96,13 +99,25 @@ type route struct {
 	perm    string // a permission, or publicRoute
 	h       handlerFunc
 	getOnly bool
+	query   []string // the query parameters it takes; any other is refused
 }
 
 // call is what the Server knows about an authorised request.
 type call struct {
 	Principal Principal
-	Tenant    string // X-Tenant-ID, equal to Principal.Tenant
+	Tenant    string     // X-Tenant-ID, equal to Principal.Tenant
+	Query     url.Values // the query string, only parameters of the route
 }
+
+// The query parameters of the routes that take any (the others take none).
+// A parameter that is not in its route's list is a 400 naming it, so that a
+// typo never widens a filter: a new parameter is one more name here.
+var (
+	listParams   = slices.Concat(logquery.Fields, logquery.PagingFields)
+	streamParams = slices.Concat(logquery.Fields, []string{"ticket", "lastEventId"})
+	// downloadParams are what fileblob.URLSignerHMAC writes (and signs).
+	downloadParams = []string{"obj", "expiry", "method", "contentType", "signature"}
+)
 
 // handlerFunc serves one route. An error it returns is written as the
 // failure envelope (or only logged, once the response has started).
@@ -113,16 +128,16 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *Server) routes() []route {
 	return []route{
 		{method: http.MethodGet, path: "/healthz", perm: publicRoute, h: s.health},
-		{method: http.MethodGet, path: "/api/v1/logs", perm: PermRead, h: s.listLogs},
+		{method: http.MethodGet, path: "/api/v1/logs", perm: PermRead, h: s.listLogs, query: listParams},
 		{method: http.MethodPost, path: "/api/v1/logs", perm: PermWrite, h: s.ingestLogs},
 		// The stream authenticates itself: bearer token (log:read) or
 		// ticket. HEAD would open a stream that sends nothing.
-		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true},
+		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true, query: streamParams},
 		{method: http.MethodPost, path: "/api/v1/logs/stream/tickets", perm: PermRead, h: s.createStreamTicket},
 		{method: http.MethodPost, path: "/api/v1/logs/export", perm: PermRead, h: s.createExport},
 		// The signed query is the credential of a download; it comes before
 		// {exportId}, which would match "download".
-		{method: http.MethodGet, path: logexport.DownloadPath, perm: publicRoute, h: s.downloadExport},
+		{method: http.MethodGet, path: logexport.DownloadPath, perm: publicRoute, h: s.downloadExport, query: downloadParams},
 		{method: http.MethodGet, path: "/api/v1/logs/export/{exportId}", perm: PermRead, h: s.getExport},
 	}
 }
@@ -174,7 +189,7 @@ func New(store logstore.Store, opts *Options) *Server {
 	unmatched := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		allowed := s.allowed(r)
 		if len(allowed) == 0 {
-			s.writeError(w, r, Errorf(logs.ErrNotFound, "no such endpoint: %s", clip(r.URL.Path, 200)))
+			s.writeError(w, r, logs.NewError(logs.ErrNotFound, "", "no such endpoint: %s", clip(r.URL.Path, 200)))
 			return
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
@@ -190,10 +205,20 @@ func New(store logstore.Store, opts *Options) *Server {
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// wrap turns a route into an http.Handler: authorisation, then the handler.
+// wrap turns a route into an http.Handler: a bearer token in the URL is
+// refused, then the request is authorised, then its query string is
+// checked against the route's parameters, then the handler runs.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{}
+		q, qerr := url.ParseQuery(r.URL.RawQuery)
+		if _, ok := q["access_token"]; ok {
+			// Before authentication: the client learns at once that the
+			// token it put in the URL is not one.
+			s.writeError(w, r, logs.Invalid("access_token", "a bearer token is never accepted in a URL; "+
+				"send it in the Authorization header (a browser's EventSource: exchange it for a stream ticket with POST /api/v1/logs/stream/tickets)"))
+			return
+		}
+		c := &call{Query: q}
 		if rt.perm != publicRoute {
 			p, tenant, err := s.authorize(w, r, rt.perm)
 			if rec, ok := w.(*recorder); ok {
@@ -205,10 +230,34 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			c.Principal, c.Tenant = p, tenant
 		}
+		if err := checkQuery(q, qerr, rt.query); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := rt.h(w, r, c); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// checkQuery refuses a malformed query string (qerr) and a parameter that
+// is not one of allowed, naming it.
+func checkQuery(q url.Values, qerr error, allowed []string) error {
+	if qerr != nil {
+		return logs.Invalid("", "the query string is malformed")
+	}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case slices.Contains(allowed, name):
+		case name == "":
+			return logs.Invalid("", "the query string has a parameter without a name")
+		case len(allowed) == 0:
+			return logs.Invalid(clip(name, 64), "is not a parameter of this endpoint, which takes none")
+		default:
+			return logs.Invalid(clip(name, 64), "is not a parameter of this endpoint (its parameters: %s)", strings.Join(allowed, ", "))
+		}
+	}
+	return nil
 }
 
 // allowed lists the methods of the routes whose path matches r.
@@ -319,7 +368,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, _ *call) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if _, err := s.store.Snapshot(ctx); err != nil {
-		return &Error{Kind: logs.ErrUnavailable, Message: "the store does not answer", Err: err}
+		return &logs.Error{Kind: logs.ErrUnavailable, Message: "the store does not answer", Err: err}
 	}
 	writeData(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
@@ -336,7 +385,7 @@ func clip(s string, n int) string {
 // readBody reads the body of a small JSON request: at most max bytes
 // (413 beyond), within BodyTimeout (400 after).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	tooLarge := Errorf(logs.ErrTooLarge, "the body is larger than %d bytes", max)
+	tooLarge := logs.NewError(logs.ErrTooLarge, "", "the body is larger than %d bytes", max)
 	if r.ContentLength > max {
 		return nil, tooLarge
 	}
@@ -349,9 +398,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, max int64) ([]
 		case errors.As(err, &mbe):
 			return nil, tooLarge
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, Errorf(logs.ErrInvalid, "the body did not arrive within %s", s.opts.BodyTimeout)
+			return nil, logs.Invalid("", "the body did not arrive within %s", s.opts.BodyTimeout)
 		}
-		return nil, &Error{Kind: logs.ErrInvalid, Message: "the body could not be read", Err: err}
+		return nil, &logs.Error{Kind: logs.ErrInvalid, Message: "the body could not be read", Err: err}
 	}
 	_ = rc.SetReadDeadline(time.Time{})
 	return body, nil

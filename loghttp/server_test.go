@@ -194,7 +194,7 @@ func TestServerErrors(t *testing.T) {
 
 func TestStatusTable(t *testing.T) {
 	for code, status := range map[logs.ErrorCode]int{
-		logs.CodeInvalid: 400, logs.CodeUnauthenticated: 401, logs.CodePermissionDenied: 403, logs.CodeNotFound: 404,
+		logs.CodeInvalid: 400, logs.CodeUnauthenticated: 401, logs.CodePermissionDenied: 403, logs.CodeNotFound: 404, logs.CodeConflict: 409,
 		logs.CodeTooLarge: 413, logs.CodeRateLimited: 429, logs.CodeUnavailable: 503, logs.CodeInternal: 500, "made_up": 500,
 	} {
 		assert.Equal(t, status, loghttp.Status(code), code)

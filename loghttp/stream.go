@@ -14,29 +14,18 @@ import (
 	"github.com/ithbat/logs/logstream"
 )
 
-// streamFilterParams are the query parameters of the stream's filter: the
-// list's, without paging.
-var streamFilterParams = []string{"level", "source", "search", "startDate", "endDate"}
-
 // maxTicketBody bounds the body of a ticket request.
 const maxTicketBody = 64 << 10
 
 // streamLogs serves GET /api/v1/logs/stream. It authenticates the request
 // itself: with the bearer token of the Authorization header (like every
 // route), or with a stream ticket in the ticket parameter.
-func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, c *call) error {
 	b := s.opts.Stream
 	if b == nil {
-		return Errorf(logs.ErrNotFound, "the live stream is not enabled on this server")
+		return logs.NewError(logs.ErrNotFound, "", "the live stream is not enabled on this server")
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return Errorf(logs.ErrInvalid, "the query string is malformed")
-	}
-	if _, ok := q["access_token"]; ok {
-		return fieldErr(logs.ErrInvalid, "access_token", "a bearer token is never accepted in a URL; "+
-			"send it in the Authorization header, or exchange it for a stream ticket with POST /api/v1/logs/stream/tickets")
-	}
+	q := c.Query
 	var (
 		tenant string
 		f      logquery.Filter
@@ -60,13 +49,7 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 			return err
 		}
 		tenant, until = t, p.Expires
-		fv := url.Values{}
-		for _, name := range streamFilterParams {
-			if v, ok := q[name]; ok {
-				fv[name] = v
-			}
-		}
-		if f, err = logquery.ParseValues(fv); err != nil {
+		if f, err = logquery.ParseValues(q); err != nil {
 			return err
 		}
 		if lastID != "" {
@@ -120,14 +103,14 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, _ *call) err
 func openTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets []string, idField, lastID string) (logstream.VerifiedTicket, *logstore.Cursor, error) {
 	var zero logstream.VerifiedTicket
 	if len(tickets) != 1 || tickets[0] == "" {
-		return zero, nil, fieldErr(logs.ErrInvalid, "ticket", "must be given once")
+		return zero, nil, logs.Invalid("ticket", "must be given once")
 	}
 	if r.Header.Get("Authorization") != "" {
-		return zero, nil, fieldErr(logs.ErrInvalid, "ticket", "give either a ticket or an Authorization header, not both")
+		return zero, nil, logs.Invalid("ticket", "give either a ticket or an Authorization header, not both")
 	}
-	for _, name := range streamFilterParams {
+	for _, name := range logquery.Fields {
 		if _, ok := q[name]; ok {
-			return zero, nil, fieldErr(logs.ErrInvalid, name, "is fixed by the ticket; ask for a ticket with this filter")
+			return zero, nil, logs.Invalid(name, "is fixed by the ticket; ask for a ticket with this filter")
 		}
 	}
 	v, after, err := b.OpenTicket(tickets[0], lastID)
@@ -138,7 +121,7 @@ func openTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets
 		return zero, nil, ticketError(err)
 	}
 	if vals := r.Header.Values(TenantHeader); len(vals) > 0 && (len(vals) > 1 || vals[0] != v.Tenant) {
-		return zero, nil, fieldErr(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
+		return zero, nil, logs.NewError(logs.ErrPermissionDenied, TenantHeader, "is not the tenant of the ticket")
 	}
 	return v, after, nil
 }
@@ -147,7 +130,7 @@ func openTicket(r *http.Request, q url.Values, b *logstream.Broadcaster, tickets
 // SpendTicket.
 func ticketError(err error) error {
 	if logs.Code(err) == logs.CodeUnauthenticated {
-		return &Error{Kind: logs.ErrUnauthenticated, Field: "ticket",
+		return &logs.Error{Kind: logs.ErrUnauthenticated, Field: "ticket",
 			Message: "the stream ticket is invalid, expired or used; ask for a new one with POST /api/v1/logs/stream/tickets", Err: err}
 	}
 	return err
@@ -161,12 +144,12 @@ func ticketError(err error) error {
 func resumeID(r *http.Request, q url.Values) (field, id string, err error) {
 	if vals := r.Header.Values("Last-Event-ID"); len(vals) > 0 {
 		if len(vals) > 1 {
-			return "", "", fieldErr(logs.ErrInvalid, "Last-Event-ID", "header is given more than once")
+			return "", "", logs.Invalid("Last-Event-ID", "header is given more than once")
 		}
 		field, id = "Last-Event-ID", vals[0]
 	} else if vals, ok := q["lastEventId"]; ok {
 		if len(vals) > 1 {
-			return "", "", fieldErr(logs.ErrInvalid, "lastEventId", "is given more than once")
+			return "", "", logs.Invalid("lastEventId", "is given more than once")
 		}
 		field, id = "lastEventId", vals[0]
 	}
@@ -174,7 +157,7 @@ func resumeID(r *http.Request, q url.Values) (field, id string, err error) {
 }
 
 func badResumeID(field string) error {
-	return fieldErr(logs.ErrInvalid, field, "is not an event id of this tenant's stream; reconnect without it to start from now")
+	return logs.Invalid(field, "is not an event id of this tenant's stream; reconnect without it to start from now")
 }
 
 // ticketResponse is the data of a 201 to POST /api/v1/logs/stream/tickets.
@@ -193,17 +176,20 @@ type ticketResponse struct {
 func (s *Server) createStreamTicket(w http.ResponseWriter, r *http.Request, c *call) error {
 	b := s.opts.Stream
 	if b == nil {
-		return Errorf(logs.ErrNotFound, "the live stream is not enabled on this server")
+		return logs.NewError(logs.ErrNotFound, "", "the live stream is not enabled on this server")
+	}
+	if _, err := bodyType(r.Header, false); err != nil {
+		return err
 	}
 	body, err := s.readBody(w, r, maxTicketBody)
 	if err != nil {
 		return err
 	}
-	vals, err := parseStringObject(body, streamFilterParams, true, `{"level":"error","source":"auth"}`)
+	vals, err := parseStringObject(body, logquery.Fields, true, `{"level":"error","source":"auth"}`)
 	if err != nil {
 		return err
 	}
-	f, err := bodyFilter(vals)
+	f, err := logquery.Raw(vals).Filter()
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,9 @@ package logquery
 
 import (
 	"encoding/json"
-	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,12 @@ const (
 // entry; a zero Start or End is an open bound. Page and Limit select a page
 // of a list query and are ignored by Match and by whole-result scans; zero
 // means the default.
+//
+// A Filter made by a parser of this package or by [Builder.Build] remembers
+// that it is valid, so that the layers it passes through (the HTTP handler,
+// the store) do not validate it again: [Filter.Validate] then only
+// range-checks the paging. Changing a field of such a Filter makes
+// Validate check it in full again.
 type Filter struct {
 	Level  logs.Level
 	Source string
@@ -38,6 +45,11 @@ type Filter struct {
 	End    time.Time // inclusive; zero for none
 	Page   int
 	Limit  int
+
+	// valid is the filter as it was validated, with Page and Limit zero;
+	// nil when it never was. It is never changed once set, so copies of a
+	// Filter may share it.
+	valid *Filter
 }
 
 // Builder builds a Filter fluently:
@@ -73,7 +85,11 @@ func (b *Builder) Limit(n int) *Builder { b.f.Limit = n; return b }
 // Build validates the filter and returns it with defaults applied.
 func (b *Builder) Build() (Filter, error) {
 	f := b.f.WithDefaults()
-	return f, f.Validate()
+	if err := f.validate(); err != nil {
+		return f, err
+	}
+	f.stamp()
+	return f, nil
 }
 
 // WithDefaults returns f with zero Page and Limit set to their defaults and
@@ -94,11 +110,30 @@ func (f Filter) WithDefaults() Filter {
 	return f
 }
 
-// Validate reports the first problem of f as a *logs.FieldError. Zero Page
-// and Limit are valid (they mean the defaults).
+// Validate reports the first problem of f as a *logs.Error naming the field
+// as a client spells it. Zero Page and Limit are valid (they mean the
+// defaults). A Filter that a parser or Build made, unchanged since, is
+// known to be valid: only its Page and Limit are checked.
 func (f Filter) Validate() error {
+	f = f.WithDefaults()
+	if f.valid != nil && *f.valid == f.conditions() {
+		return f.checkPaging()
+	}
+	return f.validate()
+}
+
+// The dates a filter may hold: the years 0001 to 9999 in UTC, which RFC
+// 3339 can write and every store can hold.
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// validate checks every field of f as it is: a zero Page or Limit is
+// invalid here (callers apply the defaults first).
+func (f Filter) validate() error {
 	if f.Level != "" && !f.Level.Valid() {
-		return logs.Invalid("level", "must be one of info, warn, error; got %q", string(f.Level))
+		return logs.Invalid("level", "must be one of info, warn, error; got %q", clip(string(f.Level)))
 	}
 	if len(f.Source) > logs.MaxSourceLen {
 		return logs.Invalid("source", "is longer than %d bytes", logs.MaxSourceLen)
@@ -109,16 +144,47 @@ func (f Filter) Validate() error {
 	if err := validateSearch(f.Search); err != nil {
 		return err
 	}
+	for _, b := range []struct {
+		field string
+		t     time.Time
+	}{{"startDate", f.Start}, {"endDate", f.End}} {
+		if !b.t.IsZero() && (b.t.Before(minTime) || b.t.After(maxTime)) {
+			return logs.Invalid(b.field, "must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC; got %s",
+				b.t.UTC().Format(time.RFC3339Nano))
+		}
+	}
 	if !f.Start.IsZero() && !f.End.IsZero() && f.Start.After(f.End) {
 		return logs.Invalid("startDate", "is after endDate")
 	}
-	if f.Page < 0 || f.Page > MaxPage {
-		return logs.Invalid("page", "must be an integer from 1 to %d", MaxPage)
+	return f.checkPaging()
+}
+
+// checkPaging is the one range check of page and limit.
+func (f Filter) checkPaging() error {
+	if f.Page < 1 || f.Page > MaxPage {
+		return countError("page", MaxPage, strconv.Itoa(f.Page))
 	}
-	if f.Limit < 0 || f.Limit > MaxLimit {
-		return logs.Invalid("limit", "must be an integer from 1 to %d", MaxLimit)
+	if f.Limit < 1 || f.Limit > MaxLimit {
+		return countError("limit", MaxLimit, strconv.Itoa(f.Limit))
 	}
 	return nil
+}
+
+func countError(field string, max int, got string) error {
+	return logs.Invalid(field, "must be an integer from 1 to %d; got %q", max, clip(got))
+}
+
+// conditions is f without paging and validity: what validation depends on
+// besides the paging.
+func (f Filter) conditions() Filter {
+	f.Page, f.Limit, f.valid = 0, 0, nil
+	return f
+}
+
+// stamp records that f, as it is now, is valid.
+func (f *Filter) stamp() {
+	c := f.conditions()
+	f.valid = &c
 }
 
 func validateSearch(s string) error {
@@ -238,6 +304,8 @@ func (m *Matcher) Match(e logs.Entry) bool {
 // ParseTime parses a date parameter: RFC 3339 with an offset (converted to
 // UTC), or a bare date YYYY-MM-DD, which is the start of that UTC day, or
 // with endOfDay its last microsecond. field names the parameter in errors.
+// The range of dates a Filter takes (years 0001 to 9999 in UTC) is checked
+// by its validation.
 func ParseTime(field, s string, endOfDay bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
@@ -258,118 +326,196 @@ func clip(s string) string {
 	return s
 }
 
-// ParseValues reads a Filter from query parameters (level, source, search,
-// startDate, endDate, page, limit), applies the defaults and validates it.
-// Unknown parameters are ignored; a parameter given twice is an error.
-func ParseValues(v url.Values) (Filter, error) {
-	var r Raw
-	for _, p := range []struct {
-		name string
-		dst  *string
-	}{{"level", &r.Level}, {"source", &r.Source}, {"search", &r.Search}, {"startDate", &r.StartDate}, {"endDate", &r.EndDate}} {
-		vals := v[p.name]
-		if len(vals) > 1 {
-			return Filter{}, logs.Invalid(p.name, "is given more than once")
-		}
-		if len(vals) == 1 {
-			*p.dst = vals[0]
-		}
+// field is one field of a filter as a client writes it: its name in a
+// query string or a JSON body, how its text sets a Filter, and how a
+// Filter writes it back (nil for the paging fields, which Raw omits).
+type field struct {
+	name   string
+	parse  func(f *Filter, s string) error
+	format func(f Filter) string
+}
+
+// filterFields is THE list of a filter's fields; pagingFields follow them
+// in a list request.
+var (
+	filterFields = []field{
+		{"level", func(f *Filter, s string) error { f.Level = logs.Level(s); return nil },
+			func(f Filter) string { return string(f.Level) }},
+		{"source", func(f *Filter, s string) error { f.Source = s; return nil },
+			func(f Filter) string { return f.Source }},
+		{"search", func(f *Filter, s string) error { f.Search = s; return nil },
+			func(f Filter) string { return f.Search }},
+		{"startDate", func(f *Filter, s string) (err error) { f.Start, err = ParseTime("startDate", s, false); return err },
+			func(f Filter) string { return formatBound(f.Start) }},
+		{"endDate", func(f *Filter, s string) (err error) {
+			f.End, err = ParseTime("endDate", s, true)
+			if err == nil && f.End.IsZero() {
+				// 0001-01-01T00:00:00Z is the zero time, "no bound". As a
+				// bound it selects what the next microsecond does: nothing.
+				f.End = f.End.Add(time.Microsecond)
+			}
+			return err
+		}, func(f Filter) string { return formatBound(f.End) }},
 	}
-	f, err := r.Filter()
+	pagingFields = []field{
+		{"page", func(f *Filter, s string) error { return parseCount(&f.Page, "page", s, MaxPage) }, nil},
+		{"limit", func(f *Filter, s string) error { return parseCount(&f.Limit, "limit", s, MaxLimit) }, nil},
+	}
+)
+
+// Fields names the fields of a filter, as a query string or a JSON body
+// spells them: level, source, search, startDate, endDate. PagingFields
+// names the paging parameters of a list: page, limit. They must not be
+// modified.
+var (
+	Fields       = names(filterFields)
+	PagingFields = names(pagingFields)
+)
+
+func names(fs []field) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.name
+	}
+	return out
+}
+
+func formatBound(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return logs.FormatTime(t)
+}
+
+// parseCount reads a page number or a page size; the range is checked by
+// the filter's validation.
+func parseCount(dst *int, field, s string, max int) error {
+	n, err := strconv.Atoi(s)
 	if err != nil {
+		return countError(field, max, s)
+	}
+	*dst = n
+	return nil
+}
+
+// parse is the one parser of a filter as a client writes it, behind
+// ParseValues, ParseJSON and Raw.Filter: value returns the text of a field
+// ("" when it is not given, which is the same as empty). The paging fields
+// are read only with paging; the defaults stand for those not given. The
+// Filter is validated and remembers it.
+func parse(value func(name string) (string, error), paging bool) (Filter, error) {
+	f := Filter{Page: DefaultPage, Limit: DefaultLimit}
+	read := func(fs []field) error {
+		for _, fd := range fs {
+			s, err := value(fd.name)
+			if err != nil {
+				return err
+			}
+			if s == "" {
+				continue
+			}
+			if err := fd.parse(&f, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := read(filterFields); err != nil {
 		return Filter{}, err
 	}
-	for _, p := range []struct {
-		name string
-		dst  *int
-		max  int
-	}{{"page", &f.Page, MaxPage}, {"limit", &f.Limit, MaxLimit}} {
-		vals := v[p.name]
+	if paging {
+		if err := read(pagingFields); err != nil {
+			return Filter{}, err
+		}
+	}
+	if err := f.validate(); err != nil {
+		return Filter{}, err
+	}
+	f.stamp()
+	return f, nil
+}
+
+// ParseValues reads a Filter from query parameters (the [Fields] and
+// [PagingFields]), applies the defaults and validates it. An empty value is
+// the same as none; a parameter given twice is an error. Other parameters
+// are not looked at: refusing them is the caller's business (loghttp
+// refuses every parameter an endpoint does not take).
+func ParseValues(v url.Values) (Filter, error) {
+	return parse(func(name string) (string, error) {
+		vals := v[name]
 		if len(vals) > 1 {
-			return Filter{}, logs.Invalid(p.name, "is given more than once")
+			return "", logs.Invalid(name, "is given more than once")
 		}
-		if len(vals) == 0 || vals[0] == "" {
-			continue
+		if len(vals) == 0 {
+			return "", nil
 		}
-		n, err := strconv.Atoi(vals[0])
-		if err != nil || n < 1 || n > p.max {
-			return Filter{}, logs.Invalid(p.name, "must be an integer from 1 to %d; got %q", p.max, clip(vals[0]))
-		}
-		*p.dst = n
-	}
-	f = f.WithDefaults()
-	return f, f.Validate()
+		return vals[0], nil
+	}, true)
 }
 
-// Raw is a Filter's fields as a client writes them, in a JSON body (the
-// export request) or a query string. Paging is not part of it.
-type Raw struct {
-	Level     string `json:"level,omitempty"`
-	Source    string `json:"source,omitempty"`
-	Search    string `json:"search,omitempty"`
-	StartDate string `json:"startDate,omitempty"`
-	EndDate   string `json:"endDate,omitempty"`
-}
+// Raw is a filter as a client writes it: the text of each of its [Fields],
+// by name; a field absent or empty is no condition. Paging is not part of
+// it. As JSON it is an object of strings, the form in which a filter is
+// kept (export jobs, stream tickets).
+type Raw map[string]string
 
-// Filter converts r, validating every field.
+// Filter parses and validates r. A name that is not one of [Fields] is an
+// error naming it.
 func (r Raw) Filter() (Filter, error) {
-	f := Filter{Level: logs.Level(r.Level), Source: r.Source, Search: r.Search}
-	var err error
-	if r.StartDate != "" {
-		if f.Start, err = ParseTime("startDate", r.StartDate, false); err != nil {
-			return Filter{}, err
+	for _, name := range slices.Sorted(maps.Keys(r)) {
+		if !slices.Contains(Fields, name) {
+			return Filter{}, logs.Invalid(clip(name), "is not a filter field (fields: %s)", strings.Join(Fields, ", "))
 		}
 	}
-	if r.EndDate != "" {
-		if f.End, err = ParseTime("endDate", r.EndDate, true); err != nil {
-			return Filter{}, err
-		}
-	}
-	f = f.WithDefaults()
-	return f, f.Validate()
+	return parse(func(name string) (string, error) { return r[name], nil }, false)
 }
 
-// Raw returns the filter's conditions as a client would write them.
+// Raw returns the filter's conditions as a client would write them (the
+// bounds in [logs.TimeFormat]). Parsing the result gives f back, paging
+// aside.
 func (f Filter) Raw() Raw {
-	r := Raw{Level: string(f.Level), Source: f.Source, Search: f.Search}
-	if !f.Start.IsZero() {
-		r.StartDate = logs.FormatTime(f.Start)
-	}
-	if !f.End.IsZero() {
-		r.EndDate = logs.FormatTime(f.End)
+	r := Raw{}
+	for _, fd := range filterFields {
+		if s := fd.format(f); s != "" {
+			r[fd.name] = s
+		}
 	}
 	return r
 }
 
-// ParseJSON reads the filter fields of a JSON object (other fields are
-// ignored) and validates them. A field of the wrong JSON type is an error
-// naming it.
+// ParseJSON reads the filter fields of a JSON object (other members are
+// ignored) and validates them. A field is a string or null (none); any
+// other JSON type is an error naming it.
 func ParseJSON(data []byte) (Filter, error) {
-	var r Raw
-	if err := json.Unmarshal(data, &r); err != nil {
-		var te *json.UnmarshalTypeError
-		if ok := asTypeError(err, &te); ok {
-			return Filter{}, logs.Invalid(te.Field, "must be a string")
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+		return Filter{}, logs.Invalid("", "the body is not a JSON object")
+	}
+	return parse(func(name string) (string, error) {
+		raw, ok := obj[name]
+		if !ok || string(raw) == "null" {
+			return "", nil
 		}
-		return Filter{}, logs.Invalid("", "the body is not a JSON object: %v", err)
-	}
-	return r.Filter()
-}
-
-func asTypeError(err error, target **json.UnmarshalTypeError) bool {
-	te, ok := err.(*json.UnmarshalTypeError)
-	if ok {
-		*target = te
-	}
-	return ok
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return "", logs.Invalid(name, "must be a string")
+		}
+		return s, nil
+	}, false)
 }
 
 // String renders f for logs and error messages.
 func (f Filter) String() string {
-	b, _ := json.Marshal(struct {
-		Raw
-		Page  int `json:"page,omitempty"`
-		Limit int `json:"limit,omitempty"`
-	}{f.Raw(), f.Page, f.Limit})
-	return fmt.Sprint(string(b))
+	m := map[string]any{}
+	for k, v := range f.Raw() {
+		m[k] = v
+	}
+	if f.Page != 0 {
+		m["page"] = f.Page
+	}
+	if f.Limit != 0 {
+		m["limit"] = f.Limit
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }

@@ -22,7 +22,7 @@
 // # Errors
 //
 // Errors wrap a sentinel of package logs: logs.ErrInvalid (with a
-// *logs.FieldError naming the field, such as "logs[3].level") for bad input
+// *logs.Error naming the field, such as "logs[3].level") for bad input
 // or a malformed cursor or snapshot, logs.ErrUnavailable when the database
 // cannot be reached or the store is closed, logs.ErrInternal otherwise.
 //

@@ -162,7 +162,7 @@ var minCreatedAt = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 // Prepare validates a batch for tenant and returns a copy ready to store:
 // TenantID set, ID canonical (a new UUIDv7 where missing), CreatedAt in UTC
 // truncated to microseconds (where missing, the time of a writer-given
-// UUIDv7 id, else now). Errors are *logs.FieldError naming
+// UUIDv7 id, else now). Errors are *logs.Error naming
 // "logs[i].field"; an entry whose TenantID names another tenant is invalid.
 func Prepare(tenant string, entries []logs.Entry, now time.Time) ([]logs.Entry, error) {
 	if err := logs.ValidateTenant("tenantId", tenant); err != nil {
@@ -172,8 +172,8 @@ func Prepare(tenant string, entries []logs.Entry, now time.Time) ([]logs.Entry, 
 	maxT := now.Add(MaxFutureSkew)
 	for i, e := range entries {
 		field := func(err error) error {
-			fe := err.(*logs.FieldError)
-			return logs.Invalid(fmt.Sprintf("logs[%d].%s", i, fe.Field), "%s", fe.Msg)
+			fe := err.(*logs.Error)
+			return logs.Invalid(fmt.Sprintf("logs[%d].%s", i, fe.Field), "%s", fe.Message)
 		}
 		if err := e.Validate(); err != nil {
 			return nil, field(err)

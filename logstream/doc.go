@@ -97,7 +97,7 @@
 //
 // # Errors
 //
-// Subscribe validates its input (logs.ErrInvalid with a *logs.FieldError)
+// Subscribe validates its input (logs.ErrInvalid with a *logs.Error)
 // and returns an *EndError (logs.ErrRateLimited for the stream limits,
 // logs.ErrUnavailable after Close) when it refuses a subscription.
 // Subscription.Next returns an *EndError when the subscription was ended,

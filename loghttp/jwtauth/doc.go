@@ -40,7 +40,7 @@
 // # Errors
 //
 // A refused token is an error wrapping logs.ErrUnauthenticated, an
-// *loghttp.Error whose Message is a short reason safe to show ("token
+// *logs.Error whose Message is a short reason safe to show ("token
 // expired", "bad signature", ...). When the JWKS cannot be fetched and no
 // keys are cached, the error wraps logs.ErrUnavailable.
 //

@@ -347,5 +347,5 @@ func (v *Verifier) algs() []string {
 // refuse returns the error of a refused token: reason for the client, the
 // cause for the logs.
 func refuse(reason string, cause error) error {
-	return &loghttp.Error{Kind: logs.ErrUnauthenticated, Message: reason, Err: cause}
+	return &logs.Error{Kind: logs.ErrUnauthenticated, Message: reason, Err: cause}
 }

@@ -88,7 +88,7 @@ func requireRefused(tb testing.TB, err error, reason string) {
 	tb.Helper()
 	require.Error(tb, err)
 	assert.ErrorIs(tb, err, logs.ErrUnauthenticated)
-	var pe *loghttp.Error
+	var pe *logs.Error
 	require.ErrorAs(tb, err, &pe)
 	assert.Equal(tb, reason, pe.Message)
 }

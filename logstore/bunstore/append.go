@@ -62,8 +62,8 @@ func (s *Store) Append(ctx context.Context, tenant string, entries []logs.Entry)
 	for i := range out {
 		b, err := logs.EncodeMetadata(out[i].Metadata)
 		if err != nil {
-			fe := err.(*logs.FieldError)
-			return nil, fmt.Errorf("bunstore: append: %w", logs.Invalid(fmt.Sprintf("logs[%d].%s", i, fe.Field), "%s", fe.Msg))
+			fe := err.(*logs.Error)
+			return nil, fmt.Errorf("bunstore: append: %w", logs.Invalid(fmt.Sprintf("logs[%d].%s", i, fe.Field), "%s", fe.Message))
 		}
 		metas[i] = string(b)
 	}
@@ -354,8 +354,8 @@ func (s *Store) dedupe(ctx context.Context, tx bun.Tx, group []*pending) (map[*p
 }
 
 func conflict(i int) error {
-	return fmt.Errorf("%w: %w", logs.ErrConflict, logs.Invalid(fmt.Sprintf("logs[%d].id", i),
-		"is an id the tenant has already, with other content; a retry must send the same entry"))
+	return logs.NewError(logs.ErrConflict, fmt.Sprintf("logs[%d].id", i),
+		"is an id the tenant has already, with other content; a retry must send the same entry")
 }
 
 // sameEntry reports whether the entry the writer gave (in, prepared as
