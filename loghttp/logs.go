@@ -17,19 +17,33 @@ import (
 	"github.com/ithbat/logs/logquery"
 )
 
-// listResponse is the data of GET /api/v1/logs, as the API document shows.
+// listResponse is the data of GET /api/v1/logs, as the API document shows,
+// and nextCursor (an extension): the cursor of the next page, null on the
+// last.
 type listResponse struct {
-	Logs  []logs.Entry `json:"logs"`
-	Total int64        `json:"total"`
-	Page  int          `json:"page"`
-	Limit int          `json:"limit"`
+	Logs       []logs.Entry `json:"logs"`
+	Total      int64        `json:"total"`
+	Page       int          `json:"page"`
+	Limit      int          `json:"limit"`
+	NextCursor *string      `json:"nextCursor"`
 }
 
-// listLogs serves GET /api/v1/logs.
+// listLogs serves GET /api/v1/logs: a page by number, or after a cursor.
 func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error {
 	f, err := logquery.ParseValues(c.Query)
 	if err != nil {
 		return err
+	}
+	if vals := c.Query["cursor"]; len(vals) > 0 && vals[0] != "" {
+		switch {
+		case len(vals) > 1:
+			return logs.Invalid("cursor", "is given more than once")
+		case c.Query.Get("page") != "":
+			return logs.Invalid("cursor", "continues a list after the page it came with: give it without page")
+		}
+		if f.After, f.Page, err = s.opts.Cursors.Open(c.Tenant, f, vals[0]); err != nil {
+			return err
+		}
 	}
 	page, err := s.store.Query(r.Context(), c.Tenant, f)
 	if err != nil {
@@ -44,7 +58,13 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error
 	if out == nil {
 		out = []logs.Entry{}
 	}
-	writeData(w, http.StatusOK, listResponse{Logs: out, Total: page.Total, Page: f.Page, Limit: f.Limit})
+	res := listResponse{Logs: out, Total: page.Total, Page: f.Page, Limit: f.Limit}
+	if page.More && len(out) > 0 {
+		last := out[len(out)-1]
+		next := s.opts.Cursors.Seal(c.Tenant, f, logquery.Position{CreatedAt: last.CreatedAt, ID: last.ID}, f.Page+1)
+		res.NextCursor = &next
+	}
+	writeData(w, http.StatusOK, res)
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/internal/secrets"
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
@@ -69,6 +70,11 @@ type Options struct {
 	// Stream serves the live stream (GET /api/v1/logs/stream) and its
 	// tickets. Nil: those routes answer 404.
 	Stream *logstream.Broadcaster
+
+	// Cursors seals the list's cursors (nextCursor, cursor=). Every
+	// replica of one API must have the same key. Nil: a random key of this
+	// Server only (cursors do not survive a restart or another replica).
+	Cursors *logquery.Cursors
 }
 
 // Server is the HTTP API. Create it with New.
@@ -113,7 +119,7 @@ type call struct {
 // A parameter that is not in its route's list is a 400 naming it, so that a
 // typo never widens a filter: a new parameter is one more name here.
 var (
-	listParams   = slices.Concat(logquery.Fields, logquery.PagingFields)
+	listParams   = slices.Concat(logquery.Fields, logquery.PagingFields, []string{"cursor"})
 	streamParams = slices.Concat(logquery.Fields, []string{"ticket", "lastEventId"})
 	// downloadParams are what fileblob.URLSignerHMAC writes (and signs).
 	downloadParams = []string{"obj", "expiry", "method", "contentType", "signature"}
@@ -167,6 +173,9 @@ func New(store logstore.Store, opts *Options) *Server {
 	s.log = s.opts.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.opts.Cursors == nil {
+		s.opts.Cursors, _ = logquery.NewCursors(secrets.Random(32))
 	}
 
 	s.router = mux.NewRouter()

@@ -45,6 +45,10 @@ type Filter struct {
 	End    time.Time // inclusive; zero for none
 	Page   int
 	Limit  int
+	// After, when set, starts the page after this position instead of at
+	// its offset (keyset paging: the list's cursor); Page is then only the
+	// page's number.
+	After Position
 
 	// valid is the filter as it was validated, with Page and Limit zero;
 	// nil when it never was. It is never changed once set, so copies of a
@@ -177,7 +181,7 @@ func countError(field string, max int, got string) error {
 // conditions is f without paging and validity: what validation depends on
 // besides the paging.
 func (f Filter) conditions() Filter {
-	f.Page, f.Limit, f.valid = 0, 0, nil
+	f.Page, f.Limit, f.After, f.valid = 0, 0, Position{}, nil
 	return f
 }
 

@@ -26,8 +26,11 @@ type Store interface {
 	Append(ctx context.Context, tenant string, entries []logs.Entry) ([]logs.Entry, error)
 
 	// Query returns the page f.Page (of f.Limit entries, defaults applied)
-	// of the tenant's entries that match f, newest first, and the number of
-	// all matches. A page past the end has no entries and the same total.
+	// of the tenant's entries that match f, newest first, or with f.After
+	// set the f.Limit entries after that position; the number of all
+	// matches; and whether more entries follow the page. A page past the
+	// end has no entries and the same total. The page and the total are
+	// of one moment.
 	Query(ctx context.Context, tenant string, f logquery.Filter) (Page, error)
 
 	// Scan yields every entry of tenant that matches f (paging ignored),
@@ -82,6 +85,7 @@ type Store interface {
 type Page struct {
 	Entries []logs.Entry
 	Total   int64
+	More    bool // entries follow the last of Entries
 }
 
 // Stats are the counts of Store.Stats.

@@ -24,6 +24,7 @@ import (
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
+	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstore/bunstore"
 	"github.com/ithbat/logs/logstream"
@@ -56,6 +57,7 @@ type Main struct {
 	done      chan struct{} // closed when the server stops serving
 	retention *logstore.Retention
 	consumers *logconsume.Runner
+	cursors   *logquery.Cursors
 	serveErr  error // why, when it was not Close; read after done
 }
 
@@ -280,7 +282,7 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream})
+	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors})
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

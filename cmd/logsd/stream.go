@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstream"
 )
 
 // openStream starts the live stream's Broadcaster: event ids and tickets
 // sealed with the stream key (LOGSD_STREAM_KEY, else derived from the JWT
 // secret), tickets spent in the store (so once across replicas), the
-// limits of the configuration.
+// limits of the configuration; and the list's cursors, sealed with a key
+// derived from the stream key.
 func (m *Main) openStream(ctx context.Context) error {
 	c := &m.Config
 	key, err := m.derivedKey(c.StreamKey, "stream-key", logstream.MinKeyLen, "logsd stream key",
@@ -18,6 +20,10 @@ func (m *Main) openStream(ctx context.Context) error {
 			"set LOGSD_STREAM_KEY (the same on every replica) so that clients resume on any replica and after restarts")
 	if err != nil {
 		return fmt.Errorf("stream key: %w", err)
+	}
+	// The list's cursors are sealed with a key derived from the same one.
+	if m.cursors, err = logquery.NewCursors(key); err != nil {
+		return fmt.Errorf("cursor key: %w", err)
 	}
 	m.stream, err = logstream.New(m.store, &logstream.Options{
 		Logger:              m.logger(),

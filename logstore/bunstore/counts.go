@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
 )
@@ -212,7 +214,7 @@ func (s *Store) beyondCheckpoint(name string) (string, []any) {
 
 // total counts tenant's entries that match f: from the rollups when f has
 // no search, else directly.
-func (s *Store) total(ctx context.Context, tenant string, f logquery.Filter) (int64, error) {
+func (s *Store) total(ctx context.Context, db bun.IDB, tenant string, f logquery.Filter) (int64, error) {
 	var q string
 	var args []any
 	if f.Search != "" {
@@ -225,7 +227,7 @@ func (s *Store) total(ctx context.Context, tenant string, f logquery.Filter) (in
 		q, args = s.totalSQL(tenant, f)
 	}
 	var n int64
-	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, s.wrap("count", err)
 	}
 	return n, nil

@@ -298,33 +298,6 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Query implements logstore.Store.
-func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (logstore.Page, error) {
-	f = f.WithDefaults()
-	if err := f.Validate(); err != nil {
-		return logstore.Page{}, fmt.Errorf("bunstore: query: %w", err)
-	}
-	where, args, err := s.where(tenant, f, "")
-	if err != nil {
-		return logstore.Page{}, err
-	}
-	var page logstore.Page
-	if page.Total, err = s.total(ctx, tenant, f); err != nil {
-		return logstore.Page{}, err
-	}
-	if int64(f.Offset()) >= page.Total {
-		page.Entries = []logs.Entry{}
-		return page, nil
-	}
-	q := "SELECT " + s.cols() + " FROM log_entries WHERE " + where +
-		" ORDER BY log_entries.created_at DESC, log_entries.id DESC LIMIT ? OFFSET ?"
-	page.Entries, err = s.queryEntries(ctx, q, append(args, f.Limit, f.Offset())...)
-	if err != nil {
-		return logstore.Page{}, s.wrap("query", err)
-	}
-	return page, nil
-}
-
 // Count implements logstore.Store.
 func (s *Store) Count(ctx context.Context, tenant string, f logquery.Filter, snap logstore.Snapshot) (int64, error) {
 	if err := f.Validate(); err != nil {
@@ -389,7 +362,7 @@ func (s *Store) ScanRaw(ctx context.Context, tenant string, f logquery.Filter, s
 			}
 			q += " ORDER BY log_entries.created_at DESC, log_entries.id DESC LIMIT ?"
 			a = append(a, s.opts.ScanBatch)
-			batch, err := s.queryRaw(ctx, q, a...)
+			batch, err := s.queryRaw(ctx, s.db, q, a...)
 			if err != nil {
 				yield(logstore.RawEntry{}, s.wrap("scan", err))
 				return
@@ -407,8 +380,8 @@ func (s *Store) ScanRaw(ctx context.Context, tenant string, f logquery.Filter, s
 	}
 }
 
-func (s *Store) queryEntries(ctx context.Context, q string, args ...any) ([]logs.Entry, error) {
-	raw, err := s.queryRaw(ctx, q, args...)
+func (s *Store) queryEntries(ctx context.Context, db bun.IDB, q string, args ...any) ([]logs.Entry, error) {
+	raw, err := s.queryRaw(ctx, db, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -422,8 +395,8 @@ func (s *Store) queryEntries(ctx context.Context, q string, args ...any) ([]logs
 	return out, nil
 }
 
-func (s *Store) queryRaw(ctx context.Context, q string, args ...any) ([]logstore.RawEntry, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+func (s *Store) queryRaw(ctx context.Context, db bun.IDB, q string, args ...any) ([]logstore.RawEntry, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"InclusiveBoundsAndBareDates", testBounds},
 		{"Search", testSearch},
 		{"PagingOverEqualTimestamps", testPaging},
+		{"PagingAtDepth", testPagingAtDepth},
 		{"TenantIsolation", testTenantIsolation},
 		{"IdempotentRetry", testIdempotentRetry},
 		{"ConcurrentRetries", testConcurrentRetries},
@@ -1201,4 +1202,71 @@ func testStats(t *testing.T, h Harness) {
 	require.ErrorIs(t, err, logs.ErrInvalid, "from the oldest entry to now, too many minutes")
 	_, err = h.Store.Stats(ctx(t), "t1", logquery.Filter{}, 2*time.Hour)
 	require.ErrorIs(t, err, logs.ErrInvalid)
+}
+
+// testPagingAtDepth: pages after a position (the cursor) and deep pages by
+// number (found through the rollups) are exactly the slices of the full
+// list, newest first, ties included, whatever the rollups hold.
+func testPagingAtDepth(t *testing.T, h Harness) {
+	levels := []logs.Level{logs.LevelInfo, logs.LevelWarn, logs.LevelError}
+	var batch []logs.Entry
+	for i := range 4600 {
+		// Three entries per second-ish, many ties, over about three days.
+		at := base.Add(-time.Duration(i/3) * 53 * time.Second)
+		batch = append(batch, entry(levels[i%7%3], "s", fmt.Sprintf("m%d", i), at))
+	}
+	appendAll(t, h.Store, "t2", batch[:50]...)
+	batch = appendAll(t, h.Store, "t1", batch...)
+	for _, stage := range []string{"no rollups", "some rollups", "all rollups"} {
+		if h.Consumers != nil {
+			switch stage {
+			case "some rollups":
+				consumeRollups(t, h, 1700)
+			case "all rollups":
+				consumeRollups(t, h, 10000)
+			}
+		}
+		for _, f := range []logquery.Filter{{}, {Level: logs.LevelInfo}, {Level: logs.LevelWarn, Start: base.Add(-40 * time.Hour)}} {
+			want := ids(newestFirst(filterEntries(batch, f)))
+			// Follow positions to the end.
+			var got []string
+			g := f
+			g.Limit = 500
+			for n := 0; ; n++ {
+				page, err := h.Store.Query(ctx(t), "t1", g)
+				require.NoError(t, err)
+				require.EqualValues(t, len(want), page.Total)
+				got = append(got, ids(page.Entries)...)
+				if !page.More {
+					break
+				}
+				require.Len(t, page.Entries, 500)
+				last := page.Entries[len(page.Entries)-1]
+				g.After = logquery.Position{CreatedAt: last.CreatedAt, ID: last.ID}
+				require.Less(t, n, 100)
+			}
+			require.Equal(t, want, got, "%s: %s by position", stage, f)
+			// Pages by number, deep ones among them.
+			for _, pg := range []int{1, 2, 41, 50, 51, 90} {
+				g := f
+				g.Page, g.Limit = pg, 50
+				page, err := h.Store.Query(ctx(t), "t1", g)
+				require.NoError(t, err)
+				lo, hi := min((pg-1)*50, len(want)), min(pg*50, len(want))
+				require.Equal(t, want[lo:hi], ids(page.Entries), "%s: %s page %d", stage, f, pg)
+				assert.Equal(t, hi < len(want), page.More)
+			}
+		}
+	}
+}
+
+// filterEntries returns the entries that match f.
+func filterEntries(es []logs.Entry, f logquery.Filter) []logs.Entry {
+	var out []logs.Entry
+	for _, e := range es {
+		if f.Match(e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

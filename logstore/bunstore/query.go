@@ -1,0 +1,172 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
+)
+
+// seekFrom is the offset from which a page is found through the rollups
+// (seek) rather than by skipping rows: below it the skip is cheap.
+const seekFrom = 2000
+
+// Query implements logstore.Store. The total and the page are read in one
+// snapshot (a read-only REPEATABLE READ transaction on PostgreSQL; SQLite
+// reads are of one moment enough: one writer at a time). A page after a
+// position (f.After, the list's cursor) is a range of the (tenant_id,
+// created_at, id) index: constant cost at any depth. A deep page by number
+// without search is found through the rollups (seek) instead of skipping
+// every entry before it.
+func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (logstore.Page, error) {
+	f = f.WithDefaults()
+	if err := f.Validate(); err != nil {
+		return logstore.Page{}, fmt.Errorf("bunstore: query: %w", err)
+	}
+	var page logstore.Page
+	run := func(ctx context.Context, db bun.IDB) error {
+		var err error
+		if page.Total, err = s.total(ctx, db, tenant, f); err != nil {
+			return err
+		}
+		offset := int64(f.Offset())
+		if f.After.IsZero() && offset >= page.Total {
+			page.Entries = []logs.Entry{}
+			return nil
+		}
+		where, args, err := s.where(tenant, f, "")
+		if err != nil {
+			return err
+		}
+		switch {
+		case !f.After.IsZero():
+			where += " AND (created_at, id) < (?, " + s.idArg() + ")"
+			args = append(args, s.timeArg(f.After.CreatedAt), f.After.ID)
+			offset = 0
+		case f.Search == "" && offset >= seekFrom:
+			before, rest, err := s.seek(ctx, db, tenant, f, offset)
+			if err != nil {
+				return err
+			}
+			where += " AND created_at < ?"
+			args = append(args, s.timeArg(before))
+			offset = rest
+		}
+		q := "SELECT " + s.cols() + " FROM log_entries WHERE " + where +
+			" ORDER BY log_entries.created_at DESC, log_entries.id DESC LIMIT ? OFFSET ?"
+		page.Entries, err = s.queryEntries(ctx, db, q, append(args, f.Limit+1, offset)...)
+		if err != nil {
+			return s.wrap("query", err)
+		}
+		if len(page.Entries) > f.Limit {
+			page.Entries, page.More = page.Entries[:f.Limit], true
+		}
+		return nil
+	}
+	var err error
+	if s.pg {
+		err = s.db.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+			func(ctx context.Context, tx bun.Tx) error { return run(ctx, tx) })
+	} else {
+		err = run(ctx, s.db)
+	}
+	if err != nil {
+		return logstore.Page{}, s.wrap("query", err)
+	}
+	return page, nil
+}
+
+// idArg is the placeholder of an id compared with the id column.
+func (s *Store) idArg() string {
+	if s.pg {
+		return "CAST(? AS uuid)"
+	}
+	return "?"
+}
+
+// seek finds where the entry at offset (newest first) of f's matches lies,
+// from the rollups: the day that holds it (daily counts), then the hour in
+// that day (hourly counts). It returns the end of that hour (entries
+// before it, newest first) and how many of them come before the entry
+// (less than the hour's count). The counts are those of Stats, exact.
+func (s *Store) seek(ctx context.Context, db bun.IDB, tenant string, f logquery.Filter, offset int64) (time.Time, int64, error) {
+	counts := func(g logquery.Filter, days bool) ([]int64, map[int64]int64, error) {
+		q, args := s.statsRollupSQL(tenant, g, days)
+		rows, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, nil, s.wrap("seek", err)
+		}
+		defer rows.Close()
+		unit := time.Hour.Microseconds()
+		if days {
+			unit *= 24
+		}
+		by := map[int64]int64{}
+		for rows.Next() {
+			var b, n int64
+			var level, source string
+			if err := rows.Scan(&b, &level, &source, &n); err != nil {
+				return nil, nil, s.wrap("seek", err)
+			}
+			by[floor(b, unit)] += n
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, s.wrap("seek", err)
+		}
+		keys := make([]int64, 0, len(by))
+		for k := range by {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		slices.Reverse(keys)
+		return keys, by, nil
+	}
+	// walk returns the bucket that holds offset and the offset within it.
+	walk := func(keys []int64, by map[int64]int64, offset int64) (int64, int64, bool) {
+		for _, k := range keys {
+			if offset < by[k] {
+				return k, offset, true
+			}
+			offset -= by[k]
+		}
+		return 0, 0, false
+	}
+	keys, by, err := counts(f, true)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	day, rest, ok := walk(keys, by, offset)
+	if !ok {
+		return time.Time{}, 0, fmt.Errorf("bunstore: seek past the end: %w", logs.ErrInternal) // the caller checked the total
+	}
+	g := f
+	from, to := time.UnixMicro(day).UTC(), time.UnixMicro(day).UTC().Add(24*time.Hour-time.Microsecond)
+	if g.Start.IsZero() || g.Start.Before(from) {
+		g.Start = from
+	}
+	if g.End.IsZero() || g.End.After(to) {
+		g.End = to
+	}
+	// Offsets in the day count from its newest entry: entries after the
+	// day (newer) are the ones walk skipped.
+	keys, by, err = counts(g, false)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	hour, rest, ok := walk(keys, by, rest)
+	if !ok {
+		return time.Time{}, 0, fmt.Errorf("bunstore: seek past the day: %w", logs.ErrInternal)
+	}
+	end := time.UnixMicro(hour).UTC().Add(time.Hour)
+	if !f.End.IsZero() && f.End.Before(end) {
+		end = f.End.Add(time.Microsecond)
+	}
+	return end, rest, nil
+}
