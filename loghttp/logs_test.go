@@ -60,7 +60,7 @@ func TestList(t *testing.T) {
 		t.Run("empty tenant", func(t *testing.T) {
 			r := e.do(t, req{path: "/api/v1/logs", token: token(t, "nobody", loghttp.PermRead), tenant: "nobody"})
 			require.Equal(t, 200, r.Status)
-			assert.JSONEq(t, `{"success":true,"data":{"logs":[],"total":0,"page":1,"limit":50}}`, string(r.Raw))
+			assert.JSONEq(t, `{"success":true,"data":{"logs":[],"total":0,"page":1,"limit":50,"nextCursor":null}}`, string(r.Raw))
 		})
 		t.Run("envelope and entry fields as the spec", func(t *testing.T) {
 			r := e.do(t, req{path: "/api/v1/logs?source=auth&level=error&startDate=2026-03-18T00:00:00Z", token: token(t, "lister", loghttp.PermRead), tenant: "lister"})
@@ -69,7 +69,7 @@ func TestList(t *testing.T) {
 			require.NoError(t, json.Unmarshal(r.Raw, &body))
 			assert.ElementsMatch(t, []string{"success", "data"}, keys(body))
 			data := body["data"].(map[string]any)
-			assert.ElementsMatch(t, []string{"logs", "total", "page", "limit"}, keys(data))
+			assert.ElementsMatch(t, []string{"logs", "total", "page", "limit", "nextCursor"}, keys(data), "the spec's fields and the cursor")
 			entries := data["logs"].([]any)
 			require.Len(t, entries, 1)
 			entry := entries[0].(map[string]any)
