@@ -121,6 +121,7 @@ type call struct {
 var (
 	listParams   = slices.Concat(logquery.Fields, logquery.PagingFields, []string{"cursor"})
 	streamParams = slices.Concat(logquery.Fields, []string{"ticket", "lastEventId"})
+	statsParams  = slices.Concat(logquery.Fields, []string{"interval"})
 	// downloadParams are what fileblob.URLSignerHMAC writes (and signs).
 	downloadParams = []string{"obj", "expiry", "method", "contentType", "signature"}
 )
@@ -136,6 +137,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/healthz", perm: publicRoute, h: s.health},
 		{method: http.MethodGet, path: "/api/v1/logs", perm: PermRead, h: s.listLogs, query: listParams},
 		{method: http.MethodPost, path: "/api/v1/logs", perm: PermWrite, h: s.ingestLogs},
+		{method: http.MethodGet, path: "/api/v1/logs/stats", perm: PermRead, h: s.logStats, query: statsParams},
 		// The stream authenticates itself: bearer token (log:read) or
 		// ticket. HEAD would open a stream that sends nothing.
 		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true, query: streamParams},
