@@ -73,7 +73,7 @@ func TestStats(t *testing.T) {
 		assert.Equal(t, e.list(t, "acme", "level=error&source=auth").Total, f.Total)
 		assert.Equal(t, "1d", f.Interval, "the default for a range without start")
 		var short statsData
-		get("startDate=" + now.Add(-2*time.Hour).Format(time.RFC3339)).data(t, http.StatusOK, &short)
+		get("startDate="+now.Add(-2*time.Hour).Format(time.RFC3339)).data(t, http.StatusOK, &short)
 		assert.Equal(t, "1m", short.Interval)
 
 		get("interval=2h").requireError(t, http.StatusBadRequest, "invalid_argument", "interval")
