@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ithbat/logs/logstore"
 )
 
 // Config is the configuration of logsd. Each field is one line of
@@ -24,7 +26,8 @@ type Config struct {
 	JWTIssuer        string
 	JWTAudience      string
 	ShutdownTimeout  time.Duration
-	Retention        time.Duration // 0: the library's default; negative: keep forever
+	Retention        time.Duration // 0: logstore.DefaultRetention; negative: keep forever
+	RetentionMax     time.Duration // 0: Retention
 	ExportWorkers    int
 	ExportLease      time.Duration
 	ExportRetention  time.Duration
@@ -67,7 +70,8 @@ func (c *Config) settings() []setting {
 		{"jwt-issuer", &c.JWTIssuer, "", "when set, tokens must carry this iss claim (and logsd token sets it)"},
 		{"jwt-audience", &c.JWTAudience, "", "when set, tokens must carry this aud claim (and logsd token sets it)"},
 		{"shutdown-timeout", &c.ShutdownTimeout, "10s", "how long a graceful shutdown waits for requests in flight"},
-		{"retention", retentionValue{&c.Retention}, "", "how long log entries are kept, or off (default 2160h: 90 days); checked hourly"},
+		{"retention", retentionValue{&c.Retention}, "", "how long log entries are kept unless their tenant sets its own, or off (default 2160h: 90 days); purged hourly"},
+		{"retention-max", retentionValue{&c.RetentionMax}, "", "the longest retention a tenant may set for itself (PATCH /api/v1/logs/settings), or off for no limit (default: the retention)"},
 		{"export-workers", &c.ExportWorkers, "", "export jobs this process runs at once (default 2)"},
 		{"export-lease", &c.ExportLease, "", "how long a job stays with a worker that stopped answering before another takes it up (default 30s)"},
 		{"export-retention", &c.ExportRetention, "", "how long export files are kept; then the job reports expired (default 24h)"},
@@ -156,10 +160,34 @@ func (c *Config) resolve() error {
 	if c.BlobURL == "" {
 		c.BlobURL = "file://" + filepath.ToSlash(filepath.Join(abs, "exports"))
 	}
+	if keep, max := c.retentionPolicy(); keep > 0 && max > 0 && max < keep {
+		return errors.New("--retention-max (LOGSD_RETENTION_MAX) is shorter than --retention (LOGSD_RETENTION)")
+	}
 	if c.AdminDatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres") {
 		return errors.New("--admin-database-url (LOGSD_ADMIN_DATABASE_URL) is for PostgreSQL; the database URL is not")
 	}
 	return nil
+}
+
+// retentionPolicy is the store's policy of the configuration: the default
+// (0: forever) and the maximum (negative: no limit), as
+// bunstore.Options.Retention and MaxRetention take them.
+func (c *Config) retentionPolicy() (keep, max time.Duration) {
+	switch {
+	case c.Retention == 0:
+		keep = logstore.DefaultRetention
+	case c.Retention > 0:
+		keep = c.Retention
+	}
+	switch {
+	case c.RetentionMax == 0:
+		max = keep
+	case c.RetentionMax > 0:
+		max = c.RetentionMax
+	default:
+		max = -1
+	}
+	return keep, max
 }
 
 // embeddedDB reports whether the database is the default SQLite file.

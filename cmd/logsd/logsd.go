@@ -295,8 +295,8 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	if keep := c.Retention; keep >= 0 && purge {
-		m.retention = logstore.NewRetention(m.store, &logstore.RetentionOptions{Keep: keep, Logger: log})
+	if purge {
+		m.retention = logstore.NewRetention(m.store, &logstore.RetentionOptions{Logger: log})
 		m.retention.Start()
 	}
 	m.done = make(chan struct{})
@@ -441,7 +441,9 @@ func (m *Main) mintToken() error {
 // (and the purge run) through the admin URL when there is one.
 func (m *Main) openStore(ctx context.Context) (*bunstore.Store, error) {
 	c := &m.Config
-	st, err := bunstore.Open(ctx, c.DatabaseURL, &bunstore.Options{Logger: m.logger(), AdminURL: c.AdminDatabaseURL})
+	keep, max := c.retentionPolicy()
+	st, err := bunstore.Open(ctx, c.DatabaseURL, &bunstore.Options{Logger: m.logger(), AdminURL: c.AdminDatabaseURL,
+		Retention: keep, MaxRetention: max})
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redact(c.DatabaseURL), err)
 	}
@@ -480,16 +482,12 @@ func (m *Main) migrate(ctx context.Context) error {
 
 // purge runs the retention purge once.
 func (m *Main) purge(ctx context.Context) error {
-	if m.Config.Retention < 0 {
-		m.logger().Info("logsd: retention is off; nothing to purge")
-		return nil
-	}
 	st, err := m.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	n, err := logstore.NewRetention(st, &logstore.RetentionOptions{Keep: m.Config.Retention, Logger: m.logger()}).Purge(ctx)
+	n, err := logstore.NewRetention(st, &logstore.RetentionOptions{Logger: m.logger()}).Purge(ctx)
 	if err != nil {
 		return fmt.Errorf("retention: %w", err)
 	}

@@ -281,6 +281,20 @@ func (s *Store) dedupe(ctx context.Context, tx bun.Tx, group []*pending) (map[*p
 		}
 	}
 	refused := map[*pending]error{}
+	cutoffs, err := s.ingestCutoffs(ctx, tx, group)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range group {
+		if c := cutoffs[p.tenant]; !c.IsZero() {
+			for i := range p.out {
+				if p.out[i].CreatedAt.Before(c) {
+					refused[p] = tooOld(i, c)
+					break
+				}
+			}
+		}
+	}
 	if len(byTenant) == 0 {
 		return refused, nil
 	}
@@ -302,6 +316,9 @@ func (s *Store) dedupe(ctx context.Context, tx bun.Tx, group []*pending) (map[*p
 	}
 	accepted := map[idKey]ref{}
 	for _, p := range group {
+		if refused[p] != nil {
+			continue
+		}
 		mine := map[idKey]int{} // this batch's first entry of each new id
 		twins := map[int]ref{}  // entries equal to an earlier new entry of the group
 		var dup []int           // entries stored already

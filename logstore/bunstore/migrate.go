@@ -33,6 +33,7 @@ func init() {
 	step("20261201000001", "log_entries", migrateLogEntries)
 	step("20261201000002", "service_tables", migrateServiceTables)
 	step("20261202000001", "consumers_and_rollups", migrateConsumers)
+	step("20261202000002", "tenant_settings", migrateTenantSettings)
 }
 
 // step registers a migration whose statements run in one transaction.
@@ -240,6 +241,31 @@ func migrateConsumers(dialectInfo) []string {
 	}
 }
 
+// migrateTenantSettings creates the tenants' own settings (their
+// retention), and lets the owner's retention purge delete a tenant's
+// expired entries on PostgreSQL: the immutability trigger lets a DELETE
+// through when the transaction set logs.purge (the serving role has no
+// DELETE privilege on the table, so it cannot).
+func migrateTenantSettings(d dialectInfo) []string {
+	out := []string{
+		`CREATE TABLE IF NOT EXISTS log_tenant_settings (
+			tenant_id      TEXT    PRIMARY KEY,
+			retention_days INTEGER NOT NULL DEFAULT 0,
+			updated_at     BIGINT  NOT NULL
+		)`,
+	}
+	if d.pg {
+		out = append(out, `CREATE OR REPLACE FUNCTION log_entries_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF TG_OP = 'DELETE' AND current_setting('logs.purge', true) = 'on' THEN
+				RETURN OLD; -- the retention purge, as the owner
+			END IF;
+			RAISE EXCEPTION 'log entries are immutable: % refused', TG_OP USING ERRCODE = '42501';
+		END $$`)
+	}
+	return out
+}
+
 // servingGrants are the privileges of a serving role that does not own the
 // schema (PostgreSQL): insert and read entries, use the service's own
 // tables, nothing that changes or removes an entry.
@@ -253,6 +279,7 @@ func servingGrants(role string) []string {
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON log_export_jobs, logstream_tickets, log_consumers TO " + r,
 		"GRANT SELECT, INSERT, UPDATE ON log_counts_hour, log_counts_day TO " + r,
 		"GRANT SELECT ON log_purges TO " + r,
+		"GRANT SELECT, INSERT, UPDATE ON log_tenant_settings TO " + r,
 		"GRANT SELECT ON " + migrationTable + " TO " + r,
 	}
 }

@@ -60,7 +60,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 			if _, err = tx.ExecContext(ctx, sqliteNoDelete); err != nil {
 				return err
 			}
-			return s.purgeRollups(ctx, tx, boundary)
+			return s.purgeRollups(ctx, tx, "", boundary)
 		})
 		return n, s.wrap("purge", err)
 	}
@@ -104,7 +104,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 			if _, err := tx.ExecContext(ctx, "DROP TABLE "+quoteIdent(name)); err != nil {
 				return err
 			}
-			return s.purgeRollups(ctx, tx, end)
+			return s.purgeRollups(ctx, tx, "", end)
 		})
 		if err != nil {
 			return total, s.wrap("purge "+name, err)
@@ -115,11 +115,12 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	return total, nil
 }
 
-// purgeRollups records that every entry before boundary is gone and
-// removes their rollups, inside the purge's transaction. The rollup
-// consumer's row is locked first: a batch the consumer read before the
-// purge commits after it, and then sees the boundary (applyRollup).
-func (s *Store) purgeRollups(ctx context.Context, tx bun.Tx, boundary time.Time) error {
+// purgeRollups records that every entry of tenant ("" for every tenant)
+// before boundary is gone and removes their rollups, inside the purge's
+// transaction. The rollup consumer's row is locked first: a batch the
+// consumer read before the purge commits after it, and then sees the
+// boundary (applyRollup).
+func (s *Store) purgeRollups(ctx context.Context, tx bun.Tx, tenant string, boundary time.Time) error {
 	b := boundary.UnixMicro()
 	lock := "SELECT 1 FROM log_consumers WHERE name = ?"
 	if s.pg {
@@ -128,12 +129,17 @@ func (s *Store) purgeRollups(ctx context.Context, tx bun.Tx, boundary time.Time)
 	if _, err := tx.ExecContext(ctx, lock, logstore.RollupConsumer); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO log_purges (tenant_id, before) VALUES ('', ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET before = CASE WHEN excluded.before > log_purges.before THEN excluded.before ELSE log_purges.before END`, b); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO log_purges (tenant_id, before) VALUES (?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET before = CASE WHEN excluded.before > log_purges.before THEN excluded.before ELSE log_purges.before END`,
+		tenant, b); err != nil {
 		return err
 	}
 	for _, table := range []string{"log_counts_hour", "log_counts_day"} {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE bucket < ?", b); err != nil {
+		q, args := "DELETE FROM "+table+" WHERE bucket < ?", []any{b}
+		if tenant != "" {
+			q, args = q+" AND tenant_id = ?", append(args, tenant)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
 	}

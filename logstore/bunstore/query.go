@@ -32,7 +32,14 @@ func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (lo
 	}
 	var page logstore.Page
 	run := func(ctx context.Context, db bun.IDB) error {
-		var err error
+		f, none, err := s.retained(ctx, db, tenant, f)
+		if err != nil {
+			return err
+		}
+		if none {
+			page.Entries = []logs.Entry{}
+			return nil
+		}
 		if page.Total, err = s.total(ctx, db, tenant, f); err != nil {
 			return err
 		}

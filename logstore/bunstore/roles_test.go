@@ -25,7 +25,7 @@ func openAsServingRole(t *testing.T) (serving, owner *bunstore.Store) {
 	appURL := testdb.PostgresRole(t, ownerURL)
 	_, err := bunstore.Open(ctx, appURL, &bunstore.Options{NoMigrate: true})
 	require.NoError(t, err, "a role may connect without migrating")
-	serving, err = bunstore.Open(ctx, appURL, &bunstore.Options{AdminURL: ownerURL})
+	serving, err = bunstore.Open(ctx, appURL, &bunstore.Options{AdminURL: ownerURL, MaxRetention: -1})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = serving.Close() })
 	owner, err = bunstore.Open(ctx, ownerURL, &bunstore.Options{NoMigrate: true})
@@ -42,7 +42,7 @@ func TestServingRoleConformance(t *testing.T) {
 	testdb.Postgres(t) // skip early when PostgreSQL is not there
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
 		s, owner := openAsServingRole(t)
-		return storetest.Harness{Store: s, Jobs: s, Tickets: s, Consumers: s, Dialect: "pg",
+		return storetest.Harness{Store: s, Jobs: s, Tickets: s, Consumers: s, Settings: s, Dialect: "pg",
 			Exec: func(ctx context.Context, q string) error {
 				_, err := owner.DB().ExecContext(ctx, q)
 				return err

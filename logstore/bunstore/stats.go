@@ -27,6 +27,13 @@ func (s *Store) Stats(ctx context.Context, tenant string, f logquery.Filter, int
 		return logstore.Stats{}, fmt.Errorf("bunstore: stats: %w", err)
 	}
 	f = f.WithDefaults()
+	f, none, err := s.retained(ctx, s.db, tenant, f)
+	if err != nil {
+		return logstore.Stats{}, err
+	}
+	if none {
+		f.Start = f.End // a range that holds nothing: the buckets of the range, empty
+	}
 	now := s.opts.Now().UTC()
 	unit := interval.Microseconds()
 	end := now

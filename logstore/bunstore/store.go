@@ -57,8 +57,14 @@ type Options struct {
 	// ScanBatch is the number of rows Scan reads per query on SQLite
 	// (keyset batches). PostgreSQL streams one query. Default 5000.
 	ScanBatch int
-	// Now is the clock used for missing createdAt values. Default time.Now.
+	// Now is the clock used for missing createdAt values and the
+	// retention. Default time.Now.
 	Now func() time.Time
+	// Retention is how long entries are kept when their tenant set
+	// nothing (logstore.Settings); 0 keeps them forever. MaxRetention is
+	// the longest a tenant may set: 0 means Retention (no limit when that
+	// is 0 too), negative no limit.
+	Retention, MaxRetention time.Duration
 }
 
 // Store is a logstore.Store on a bun database.
@@ -303,6 +309,10 @@ func (s *Store) Count(ctx context.Context, tenant string, f logquery.Filter, sna
 	if err := f.Validate(); err != nil {
 		return 0, fmt.Errorf("bunstore: count: %w", err)
 	}
+	f, none, err := s.retained(ctx, s.db, tenant, f)
+	if err != nil || none {
+		return 0, err
+	}
 	where, args, err := s.where(tenant, f, snap)
 	if err != nil {
 		return 0, err
@@ -337,6 +347,14 @@ func (s *Store) ScanRaw(ctx context.Context, tenant string, f logquery.Filter, s
 	return func(yield func(logstore.RawEntry, error) bool) {
 		if err := f.Validate(); err != nil {
 			yield(logstore.RawEntry{}, fmt.Errorf("bunstore: scan: %w", err))
+			return
+		}
+		f, none, err := s.retained(ctx, s.db, tenant, f)
+		if err != nil {
+			yield(logstore.RawEntry{}, err)
+			return
+		}
+		if none {
 			return
 		}
 		where, args, err := s.where(tenant, f, snap)
@@ -527,8 +545,18 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 		args = []any{after.Seq}
 	}
 	if tenant != "" {
+		// A tenant's reader (a stream catching up, a log stream) gets
+		// nothing its retention no longer keeps.
+		c, err := s.cutoff(ctx, s.db, tenant)
+		if err != nil {
+			return nil, err
+		}
 		q += " AND tenant_id = ?"
 		args = append(args, tenant)
+		if !c.IsZero() {
+			q += " AND created_at >= ?"
+			args = append(args, s.timeArg(c))
+		}
 	}
 	if s.pg {
 		q += " ORDER BY xid, seq LIMIT ?"

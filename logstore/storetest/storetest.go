@@ -37,6 +37,9 @@ type Harness struct {
 	Jobs      logstore.ExportJobs
 	Tickets   logstore.TicketLedger
 	Consumers logstore.Consumers
+	// Settings, when set, keeps entries forever by default and lets a
+	// tenant set any retention (the policy of the suite's stores).
+	Settings logstore.Settings
 }
 
 // Run runs the conformance suite. newHarness must return a store on an
@@ -71,6 +74,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"ConsumerLeases", testConsumerLeases},
 		{"TotalsFromRollups", testTotalsFromRollups},
 		{"Stats", testStats},
+		{"TenantRetention", testTenantRetention},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -632,8 +636,12 @@ func testPurge(t *testing.T, h Harness) {
 	assert.EqualValues(t, 1, page.Total, "the total counts what is left")
 	// The immutability guard is back after a purge.
 	require.Error(t, h.Exec(ctx(t), "DELETE FROM log_entries"))
-	// Appending into the purged month works again.
-	appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "backfill", old))
+	// What the purge removed cannot come back (its counts are gone too);
+	// after the purge's boundary entries are taken.
+	_, err = h.Store.Append(ctx(t), "t1", []logs.Entry{entry(logs.LevelInfo, "s", "backfill", old)})
+	require.ErrorIs(t, err, logs.ErrInvalid)
+	assert.Equal(t, "logs[0].createdAt", logs.FieldOf(err))
+	appendAll(t, h.Store, "t1", entry(logs.LevelInfo, "s", "after the boundary", time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)))
 }
 
 func testMetadata(t *testing.T, h Harness) {
@@ -1269,4 +1277,79 @@ func filterEntries(es []logs.Entry, f logquery.Filter) []logs.Entry {
 		}
 	}
 	return out
+}
+
+// testTenantRetention: a tenant's retention applies to every read at once
+// (list, total, stats, scan, its cursor reads), refuses older entries on
+// append, leaves other tenants alone, and the purge removes the entries
+// and their counts.
+func testTenantRetention(t *testing.T, h Harness) {
+	if h.Settings == nil {
+		t.Skip("the store keeps no settings")
+	}
+	c := ctx(t)
+	now := time.Now().UTC()
+	old := entry(logs.LevelError, "auth", "forty days old", now.Add(-40*24*time.Hour))
+	recent := entry(logs.LevelError, "auth", "ten days old", now.Add(-10*24*time.Hour))
+	appendAll(t, h.Store, "t1", old, recent)
+	appendAll(t, h.Store, "t2", old, recent)
+	if h.Consumers != nil {
+		consumeRollups(t, h, 1000)
+	}
+	st, err := h.Settings.TenantSettings(c, "t1")
+	require.NoError(t, err)
+	assert.Zero(t, st.RetentionDays, "nothing set: the default")
+	for _, bad := range []int{-1, 100*365 + 1} {
+		err := h.Settings.SetTenantSettings(c, "t1", logstore.TenantSettings{RetentionDays: bad})
+		require.ErrorIs(t, err, logs.ErrInvalid)
+		assert.Equal(t, "retentionDays", logs.FieldOf(err))
+	}
+	require.NoError(t, h.Settings.SetTenantSettings(c, "t1", logstore.TenantSettings{RetentionDays: 30}))
+	st, err = h.Settings.TenantSettings(c, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, 30, st.RetentionDays)
+	keep, err := h.Settings.Retention(c, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, 30*24*time.Hour, keep)
+
+	check := func(tenant string, want ...string) {
+		t.Helper()
+		page, err := h.Store.Query(c, tenant, logquery.Filter{})
+		require.NoError(t, err)
+		var got []string
+		for _, e := range page.Entries {
+			got = append(got, e.Message)
+		}
+		assert.Equal(t, want, got, tenant)
+		assert.EqualValues(t, len(want), page.Total)
+		n, err := h.Store.Count(c, tenant, logquery.Filter{Level: logs.LevelError}, "")
+		require.NoError(t, err)
+		assert.EqualValues(t, len(want), n)
+		stats, err := h.Store.Stats(c, tenant, logquery.Filter{}, 24*time.Hour)
+		require.NoError(t, err)
+		assert.EqualValues(t, len(want), stats.Total)
+		assert.Len(t, all(t, h.Store, tenant, logquery.Filter{Start: now.Add(-60 * 24 * time.Hour)}), len(want))
+		recs, err := h.Store.After(c, tenant, logstore.Cursor{}, 100)
+		require.NoError(t, err)
+		assert.Len(t, recs, len(want), "a tenant's cursor reads")
+	}
+	check("t1", "ten days old")
+	check("t2", "ten days old", "forty days old")
+	_, err = h.Store.Append(c, "t1", []logs.Entry{entry(logs.LevelInfo, "s", "too old", now.Add(-31*24*time.Hour))})
+	require.ErrorIs(t, err, logs.ErrInvalid)
+	assert.Equal(t, "logs[0].createdAt", logs.FieldOf(err))
+	appendAll(t, h.Store, "t2", entry(logs.LevelInfo, "s", "fine elsewhere", now.Add(-31*24*time.Hour)))
+
+	n, err := h.Settings.PurgeExpired(c, now)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n, "t1's expired entry")
+	// Back to the default (forever here): what was purged stays gone.
+	require.NoError(t, h.Settings.SetTenantSettings(c, "t1", logstore.TenantSettings{}))
+	check("t1", "ten days old")
+	if h.Consumers != nil {
+		consumeRollups(t, h, 1000)
+	}
+	total, err := h.Store.Query(c, "t2", logquery.Filter{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, total.Total)
 }
