@@ -14,6 +14,8 @@ const (
 	PermRead = "log:read"
 	// PermWrite allows ingest.
 	PermWrite = "log:write"
+	// PermAdmin allows a tenant's settings (its retention).
+	PermAdmin = "log:admin"
 )
 
 // TenantHeader names the tenant a request acts on. It must be the tenant of

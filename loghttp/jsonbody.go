@@ -313,12 +313,12 @@ func finiteNumbers(v any) bool {
 	return true
 }
 
-// parseStringObject reads body as one JSON object whose members are
-// strings or null and named in fields, and returns the strings. An empty
-// body is an empty object when emptyOK. example shows a valid body in
-// error messages.
-func parseStringObject(body []byte, fields []string, emptyOK bool, example string) (map[string]string, error) {
-	vals := map[string]string{}
+// parseObject reads body as one JSON object whose members are named in
+// fields (strictly: a key twice, bytes that are not UTF-8, trailing data
+// are refused) and returns them, raw. An empty body is an empty object
+// when emptyOK. example shows a valid body in error messages.
+func parseObject(body []byte, fields []string, emptyOK bool, example string) (map[string]json.RawMessage, error) {
+	vals := map[string]json.RawMessage{}
 	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
 		return vals, nil
 	}
@@ -338,18 +338,32 @@ func parseStringObject(body []byte, fields []string, emptyOK bool, example strin
 		if !slices.Contains(fields, key) {
 			return logs.Invalid(clip(key, 64), "is not a field of this request (fields: %s)", strings.Join(fields, ", "))
 		}
-		if string(val) == "null" {
-			return nil
-		}
-		var s string
-		if err := json.Unmarshal(val, &s); err != nil {
-			return logs.Invalid(key, "must be a string")
-		}
-		vals[key] = s
+		vals[key] = val
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	return vals, nil
+}
+
+// parseStringObject is parseObject for an object whose members are strings
+// or null (absent).
+func parseStringObject(body []byte, fields []string, emptyOK bool, example string) (map[string]string, error) {
+	raw, err := parseObject(body, fields, emptyOK, example)
+	if err != nil {
+		return nil, err
+	}
+	vals := map[string]string{}
+	for key, val := range raw {
+		if string(val) == "null" {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(val, &s); err != nil {
+			return nil, logs.Invalid(key, "must be a string")
+		}
+		vals[key] = s
 	}
 	return vals, nil
 }

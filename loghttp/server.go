@@ -71,6 +71,10 @@ type Options struct {
 	// tickets. Nil: those routes answer 404.
 	Stream *logstream.Broadcaster
 
+	// Settings serves GET and PATCH /api/v1/logs/settings: a tenant's own
+	// retention (log:admin). Nil: those routes answer 404.
+	Settings logstore.Settings
+
 	// Cursors seals the list's cursors (nextCursor, cursor=). Every
 	// replica of one API must have the same key. Nil: a random key of this
 	// Server only (cursors do not survive a restart or another replica).
@@ -138,6 +142,8 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/api/v1/logs", perm: PermRead, h: s.listLogs, query: listParams},
 		{method: http.MethodPost, path: "/api/v1/logs", perm: PermWrite, h: s.ingestLogs},
 		{method: http.MethodGet, path: "/api/v1/logs/stats", perm: PermRead, h: s.logStats, query: statsParams},
+		{method: http.MethodGet, path: "/api/v1/logs/settings", perm: PermAdmin, h: s.getSettings},
+		{method: http.MethodPatch, path: "/api/v1/logs/settings", perm: PermAdmin, h: s.patchSettings},
 		// The stream authenticates itself: bearer token (log:read) or
 		// ticket. HEAD would open a stream that sends nothing.
 		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true, query: streamParams},

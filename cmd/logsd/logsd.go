@@ -109,7 +109,7 @@ func (m *Main) ParseArgs(args []string, lookupEnv func(string) (string, bool)) e
 	cmd := m.flagSet("logsd " + m.Command)
 	if m.Command == "token" {
 		cmd.StringVar(&m.Token.Tenant, "tenant", "", "the tenant the token acts for (required)")
-		cmd.StringVar(&m.Token.Permissions, "permissions", loghttp.PermRead, "comma-separated: log:read, log:write")
+		cmd.StringVar(&m.Token.Permissions, "permissions", loghttp.PermRead, "comma-separated: log:read, log:write, log:admin")
 		cmd.DurationVar(&m.Token.TTL, "ttl", time.Hour, "lifetime of the token")
 		cmd.StringVar(&m.Token.Subject, "subject", "logsd-token", "the sub claim")
 	}
@@ -282,7 +282,7 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors})
+	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors, Settings: m.store})
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -418,10 +418,10 @@ func (m *Main) mintToken() error {
 		p = strings.TrimSpace(p)
 		switch p {
 		case "":
-		case loghttp.PermRead, loghttp.PermWrite:
+		case loghttp.PermRead, loghttp.PermWrite, loghttp.PermAdmin:
 			perms = append(perms, p)
 		default:
-			return fmt.Errorf("token: unknown permission %q; the permissions are %s and %s", p, loghttp.PermRead, loghttp.PermWrite)
+			return fmt.Errorf("token: unknown permission %q; the permissions are %s, %s and %s", p, loghttp.PermRead, loghttp.PermWrite, loghttp.PermAdmin)
 		}
 	}
 	secret, err := m.secret()
