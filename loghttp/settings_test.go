@@ -48,7 +48,9 @@ func TestSettings(t *testing.T) {
 			assert.Equal(t, 365, *s.MaxRetentionDays)
 
 			now := time.Now().UTC()
-			at := func(daysAgo int) string { return now.Add(-time.Duration(daysAgo) * 24 * time.Hour).Format(time.RFC3339) }
+			at := func(daysAgo int) string {
+				return now.Add(-time.Duration(daysAgo) * 24 * time.Hour).Format(time.RFC3339)
+			}
 			body := fmt.Sprintf(`{"logs":[{"level":"info","source":"a","message":"40 days","createdAt":%q},{"level":"info","source":"a","message":"5 days","createdAt":%q}]}`, at(40), at(5))
 			e.ingest(t, "acme", body)
 			e.ingest(t, "globex", body)
