@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 
 	"github.com/ithbat/logs"
@@ -166,11 +169,14 @@ func (s *Store) write(ctx context.Context, group []*pending) (map[*pending]error
 			}
 		}
 		var refused map[*pending]error
-		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err := s.inConnTx(ctx, func(ctx context.Context, conn bun.Conn, tx bun.Tx) error {
 			var err error
 			refused, err = s.dedupe(ctx, tx, group)
 			if err != nil {
 				return err
+			}
+			if s.pg && copyRows(group, refused) >= copyFrom {
+				return s.copyRows(ctx, conn, group, refused)
 			}
 			return s.insertRows(ctx, tx, group, refused)
 		})
@@ -180,6 +186,78 @@ func (s *Store) write(ctx context.Context, group []*pending) (map[*pending]error
 		}
 		return refused, err
 	}
+}
+
+// copyFrom is the number of rows from which a group is written with COPY
+// (PostgreSQL): below it a multi-row INSERT costs as little.
+const copyFrom = 200
+
+// copyRows counts the rows insertRows or copyRows would write.
+func copyRows(group []*pending, refused map[*pending]error) int {
+	n := 0
+	for _, p := range group {
+		if refused[p] != nil {
+			continue
+		}
+		for _, m := range p.metas {
+			if m != "" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// inConnTx runs f in a transaction on one connection of the pool, which f
+// may also use directly (COPY through pgx) inside the transaction.
+func (s *Store) inConnTx(ctx context.Context, f func(ctx context.Context, conn bun.Conn, tx bun.Tx) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(ctx, conn, tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// copyRows writes the rows that insertRows would with COPY (binary, through
+// pgx on the transaction's connection): PostgreSQL parses no statement per
+// row.
+func (s *Store) copyRows(ctx context.Context, conn bun.Conn, group []*pending, refused map[*pending]error) error {
+	rows := make([][]any, 0, copyRows(group, refused))
+	for _, p := range group {
+		if refused[p] != nil {
+			continue
+		}
+		for i, e := range p.out {
+			if p.metas[i] == "" {
+				continue
+			}
+			id, err := uuid.Parse(e.ID)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, []any{p.tenant, id, e.CreatedAt.UTC(), string(e.Level), e.Source, e.Message,
+				logquery.Fold(e.Message), p.metas[i]})
+		}
+	}
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("bunstore: COPY needs the pgx driver, have %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"log_entries"},
+			[]string{"tenant_id", "id", "created_at", "level", "source", "message", "message_fold", "metadata"},
+			pgx.CopyFromRows(rows))
+		return err
+	})
 }
 
 // insertRows inserts the rows of the group's batches that dedupe did not
