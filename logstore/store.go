@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -164,9 +165,9 @@ const MaxFutureSkew = 24 * time.Hour
 var minCreatedAt = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Prepare validates a batch for tenant and returns a copy ready to store:
-// TenantID set, ID canonical (a new UUIDv7 where missing), CreatedAt in UTC
-// truncated to microseconds (where missing, the time of a writer-given
-// UUIDv7 id, else now). Errors are *logs.Error naming
+// TenantID set, ID canonical (a new UUIDv7 of the entry's createdAt where
+// missing: see NewID), CreatedAt in UTC truncated to microseconds (where
+// missing, the time of a writer-given UUIDv7 id, else now). Errors are *logs.Error naming
 // "logs[i].field"; an entry whose TenantID names another tenant is invalid.
 func Prepare(tenant string, entries []logs.Entry, now time.Time) ([]logs.Entry, error) {
 	if err := logs.ValidateTenant("tenantId", tenant); err != nil {
@@ -186,13 +187,7 @@ func Prepare(tenant string, entries []logs.Entry, now time.Time) ([]logs.Entry, 
 			return nil, field(logs.Invalid("tenantId", "names another tenant than the one written to"))
 		}
 		e.TenantID = tenant
-		if e.ID == "" {
-			id, err := uuid.NewV7()
-			if err != nil {
-				return nil, fmt.Errorf("logstore: new id: %w: %w", logs.ErrInternal, err)
-			}
-			e.ID = id.String()
-		} else {
+		if e.ID != "" {
 			id, err := uuid.Parse(e.ID)
 			if err != nil || len(e.ID) != 36 {
 				return nil, field(logs.Invalid("id", "must be a UUID such as 0192f7a0-3b1c-7d2e-8f00-1a2b3c4d5e6f"))
@@ -210,9 +205,33 @@ func Prepare(tenant string, entries []logs.Entry, now time.Time) ([]logs.Entry, 
 		if e.CreatedAt.Before(minCreatedAt) || e.CreatedAt.After(maxT) {
 			return nil, field(logs.Invalid("createdAt", "must be between 1970 and %s from now", MaxFutureSkew))
 		}
+		if e.ID == "" {
+			id, err := NewID(e.CreatedAt)
+			if err != nil {
+				return nil, fmt.Errorf("logstore: new id: %w: %w", logs.ErrInternal, err)
+			}
+			e.ID = id
+		}
 		out[i] = e
 	}
 	return out, nil
+}
+
+// NewID returns a new entry id: a UUIDv7 (RFC 9562) whose timestamp is t's
+// millisecond and whose other 74 bits are random. Ids made so sort by the
+// time of their entry, and a store can find an entry by its id through its
+// time; writers that give their entries ids (for retries) should make them
+// this way.
+func NewID(t time.Time) (string, error) {
+	var u uuid.UUID
+	if _, err := rand.Read(u[6:]); err != nil {
+		return "", err
+	}
+	ms := uint64(t.UnixMilli())
+	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	u[6] = u[6]&0x0f | 0x70 // version 7
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u.String(), nil
 }
 
 // RawEntry is an entry whose metadata is still the JSON object the store

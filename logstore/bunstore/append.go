@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/ithbat/logs"
-	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
 )
 
@@ -37,6 +37,7 @@ const (
 // pending is one Append waiting for the committer.
 type pending struct {
 	tenant  string
+	key     int64                // the tenant's key, set by write
 	in, out []logs.Entry // as given, as prepared
 	metas   []string     // out's metadata, encoded
 	done    chan error   // capacity 1
@@ -160,6 +161,15 @@ func (s *Store) commitGroup(group []*pending) {
 // partition (another process purged one this one knew of) is created again
 // once.
 func (s *Store) write(ctx context.Context, group []*pending) (map[*pending]error, error) {
+	// Tenant keys commit on their own: a key this process remembers must
+	// exist whatever becomes of the group's transaction.
+	for _, p := range group {
+		k, err := s.ensureTenantKey(ctx, s.db, p.tenant)
+		if err != nil {
+			return nil, err
+		}
+		p.key = k
+	}
 	for attempt := 0; ; attempt++ {
 		if s.pg {
 			for _, p := range group {
@@ -244,8 +254,8 @@ func (s *Store) copyRows(ctx context.Context, conn bun.Conn, group []*pending, r
 			if err != nil {
 				return err
 			}
-			rows = append(rows, []any{p.tenant, id, e.CreatedAt.UTC(), string(e.Level), e.Source, e.Message,
-				logquery.Fold(e.Message), p.metas[i]})
+			rows = append(rows, []any{p.key, e.CreatedAt.UTC(), id, int16(levelCodes[e.Level]), idAtTime(e.ID, e.CreatedAt),
+				e.Source, e.Message, storedFold(e.Message), p.metas[i]})
 		}
 	}
 	return conn.Raw(func(dc any) error {
@@ -254,7 +264,7 @@ func (s *Store) copyRows(ctx context.Context, conn bun.Conn, group []*pending, r
 			return fmt.Errorf("bunstore: COPY needs the pgx driver, have %T", dc)
 		}
 		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"log_entries"},
-			[]string{"tenant_id", "id", "created_at", "level", "source", "message", "message_fold", "metadata"},
+			[]string{"tenant", "created_at", "id", "level", "id_at_time", "source", "message", "message_fold", "metadata"},
 			pgx.CopyFromRows(rows))
 		return err
 	})
@@ -264,7 +274,7 @@ func (s *Store) copyRows(ctx context.Context, conn bun.Conn, group []*pending, r
 // skip, in multi-row INSERTs of insertChunk rows.
 func (s *Store) insertRows(ctx context.Context, tx bun.Tx, group []*pending, refused map[*pending]error) error {
 	var q strings.Builder
-	args := make([]any, 0, insertChunk*8)
+	args := make([]any, 0, insertChunk*9)
 	flush := func() error {
 		if len(args) == 0 {
 			return nil
@@ -283,17 +293,22 @@ func (s *Store) insertRows(ctx context.Context, tx bun.Tx, group []*pending, ref
 				continue
 			}
 			if len(args) == 0 {
-				q.WriteString("INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata) VALUES ")
+				if s.pg {
+					q.WriteString("INSERT INTO log_entries (tenant, created_at, id, level, source, message, message_fold, metadata, id_at_time) VALUES ")
+				} else {
+					q.WriteString("INSERT INTO log_entries (tenant, created_at, id, level, source, message, message_fold, metadata) VALUES ")
+				}
 			} else {
 				q.WriteString(", ")
 			}
+			args = append(args, p.key, s.timeArg(e.CreatedAt), e.ID, levelCodes[e.Level], e.Source, e.Message, storedFold(e.Message), p.metas[i])
 			if s.pg {
-				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?::json)")
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?::json, ?)")
+				args = append(args, idAtTime(e.ID, e.CreatedAt))
 			} else {
 				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 			}
-			args = append(args, p.tenant, e.ID, s.timeArg(e.CreatedAt), string(e.Level), e.Source, e.Message, logquery.Fold(e.Message), p.metas[i])
-			if len(args) >= insertChunk*8 {
+			if len(args) >= insertChunk*9 {
 				if err := flush(); err != nil {
 					return err
 				}
@@ -350,11 +365,12 @@ type idKey struct{ tenant, id string }
 // earlier entry in the group) differs from what the writer gave is a
 // conflict of the later batch.
 func (s *Store) dedupe(ctx context.Context, tx bun.Tx, group []*pending) (map[*pending]error, error) {
-	byTenant := map[string][]string{}
+	byTenant := map[tenantRef][]logs.Entry{}
 	for _, p := range group {
 		for i := range p.out {
 			if p.in[i].ID != "" { // assigned by Prepare: new
-				byTenant[p.tenant] = append(byTenant[p.tenant], p.out[i].ID)
+				r := tenantRef{id: p.tenant, key: p.key}
+				byTenant[r] = append(byTenant[r], p.out[i])
 			}
 		}
 	}
@@ -382,8 +398,8 @@ func (s *Store) dedupe(ctx context.Context, tx bun.Tx, group []*pending) (map[*p
 		}
 	}
 	stored := map[idKey]logstore.RawEntry{}
-	for tenant, ids := range byTenant {
-		if err := s.storedByID(ctx, tx, tenant, ids, stored); err != nil {
+	for tenant, es := range byTenant {
+		if err := s.storedByID(ctx, tx, tenant, es, stored); err != nil {
 			return nil, err
 		}
 	}
@@ -463,16 +479,16 @@ func sameEntry(in, out logs.Entry, meta string, stored logs.Entry, storedMeta st
 
 // lockIDs takes the transaction locks of the buckets of the ids, in
 // ascending order, so that appends never deadlock on them.
-func (s *Store) lockIDs(ctx context.Context, tx bun.Tx, byTenant map[string][]string) error {
+func (s *Store) lockIDs(ctx context.Context, tx bun.Tx, byTenant map[tenantRef][]logs.Entry) error {
 	var keys []int64
-	for tenant, ids := range byTenant {
+	for tenant, es := range byTenant {
 		h := fnv.New64a()
-		h.Write([]byte(tenant))
+		h.Write([]byte(tenant.id))
 		base := int64(h.Sum64()>>1) &^ (idBuckets - 1)
 		var buckets [idBuckets]bool
-		for _, id := range ids {
+		for _, e := range es {
 			h := fnv.New32a()
-			h.Write([]byte(id))
+			h.Write([]byte(e.ID))
 			buckets[h.Sum32()%idBuckets] = true
 		}
 		for b, on := range buckets {
@@ -501,22 +517,55 @@ func (s *Store) lockIDs(ctx context.Context, tx bun.Tx, byTenant map[string][]st
 	return nil
 }
 
-// storedByID adds the tenant's stored entries among ids to out.
-func (s *Store) storedByID(ctx context.Context, tx bun.Tx, tenant string, ids []string, out map[idKey]logstore.RawEntry) error {
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 1000)]
-		ids = ids[len(chunk):]
-		rows, err := tx.QueryContext(ctx, "SELECT "+s.cols()+" FROM log_entries WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(chunk))
+// storedByID adds the tenant's stored entries among the ids of es to out.
+// SQLite finds them through UNIQUE (tenant, id). PostgreSQL has no index
+// of every id: an entry whose id is a UUIDv7 of its createdAt's
+// millisecond (id_at_time; the store's own ids, the client library's) is
+// found through the time index in that millisecond, any other through the
+// partial index of ids (NOT id_at_time).
+func (s *Store) storedByID(ctx context.Context, tx bun.Tx, tenant tenantRef, es []logs.Entry, out map[idKey]logstore.RawEntry) error {
+	for len(es) > 0 {
+		chunk := es[:min(len(es), 1000)]
+		es = es[len(chunk):]
+		ids := make([]string, len(chunk))
+		for i, e := range chunk {
+			ids[i] = e.ID
+		}
+		var q string
+		var args []any
+		if !s.pg {
+			q, args = "SELECT "+s.cols()+" FROM log_entries WHERE tenant = ? AND id IN (?)", []any{tenant.key, bun.In(ids)}
+		} else {
+			q = "SELECT " + s.cols() + " FROM log_entries WHERE tenant = ? AND NOT id_at_time AND id IN (?)"
+			args = []any{tenant.key, bun.In(ids)}
+			var times []time.Time
+			var v7 []string
+			for _, e := range chunk {
+				if u, err := uuid.Parse(e.ID); err == nil && u.Version() == 7 {
+					sec, nsec := u.Time().UnixTime()
+					times = append(times, time.Unix(sec, nsec).UTC().Truncate(time.Millisecond))
+					v7 = append(v7, e.ID)
+				}
+			}
+			if len(v7) > 0 {
+				q += ` UNION ALL SELECT e.id::text, e.tenant, e.created_at, e.level, e.source, e.message, e.metadata::text
+					FROM unnest(CAST(? AS timestamptz[]), CAST(? AS uuid[])) AS k (at, uid)
+					JOIN log_entries e ON e.tenant = ? AND e.id_at_time AND e.created_at >= k.at
+						AND e.created_at < k.at + interval '1 millisecond' AND e.id = k.uid`
+				args = append(args, pgdialect.Array(times), pgdialect.Array(v7), tenant.key)
+			}
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			r, err := s.scanEntry(rows)
+			r, err := s.scanEntry(ctx, rows)
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			out[idKey{tenant, r.Entry.ID}] = r
+			out[idKey{tenant.id, r.Entry.ID}] = r
 		}
 		err = rows.Err()
 		rows.Close()

@@ -216,8 +216,12 @@ func (s *Store) CountAfter(ctx context.Context, tenant string, c logstore.Cursor
 	cond, args := s.afterCond(c)
 	q := "SELECT count(*) FROM (SELECT 1 FROM log_entries WHERE " + cond
 	if tenant != "" {
-		q += " AND tenant_id = ?"
-		args = append(args, tenant)
+		key, ok, err := s.tenantKey(ctx, s.db, tenant)
+		if err != nil || !ok {
+			return 0, err
+		}
+		q += " AND tenant = ?"
+		args = append(args, key)
 	}
 	q += " LIMIT ?) AS lag"
 	args = append(args, max)

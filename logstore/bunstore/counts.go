@@ -115,21 +115,40 @@ func floor(v, unit int64) int64 {
 	return q * unit
 }
 
+// tenantRef is a tenant as the log table (key) and the rollups (id) name
+// it.
+type tenantRef struct {
+	id  string
+	key int64
+}
+
+// keyConds are the conditions of f's level and source, on the log table
+// (entries: the level's code) or on the rollups (its name).
+func keyConds(f logquery.Filter, entries bool) (string, []any) {
+	var conds string
+	var args []any
+	if f.Level != "" {
+		conds += " AND level = ?"
+		if entries {
+			args = append(args, levelCodes[f.Level])
+		} else {
+			args = append(args, string(f.Level))
+		}
+	}
+	if f.Source != "" {
+		conds += " AND source = ?"
+		args = append(args, f.Source)
+	}
+	return conds, args
+}
+
 // totalSQL is the statement that counts tenant's entries matching f (no
 // search) from the rollups and the entries; it scans one column, the
 // total.
-func (s *Store) totalSQL(tenant string, f logquery.Filter) (string, []any) {
+func (s *Store) totalSQL(tenant tenantRef, f logquery.Filter) (string, []any) {
 	p := planCount(f)
-	var keyConds string
-	var keyArgs []any
-	if f.Level != "" {
-		keyConds += " AND level = ?"
-		keyArgs = append(keyArgs, string(f.Level))
-	}
-	if f.Source != "" {
-		keyConds += " AND source = ?"
-		keyArgs = append(keyArgs, f.Source)
-	}
+	entryConds, entryArgs := keyConds(f, true)
+	rollupConds, rollupArgs := keyConds(f, false)
 	var parts []string
 	var args []any
 	direct := func(extra string, extraArgs []any, sp ...span) {
@@ -146,10 +165,10 @@ func (s *Store) totalSQL(tenant string, f logquery.Filter) (string, []any) {
 		if len(ors) == 0 {
 			return
 		}
-		parts = append(parts, "(SELECT count(*) FROM log_entries WHERE tenant_id = ?"+keyConds+
+		parts = append(parts, "(SELECT count(*) FROM log_entries WHERE tenant = ?"+entryConds+
 			" AND ("+strings.Join(ors, " OR ")+")"+extra+")")
-		args = append(args, tenant)
-		args = append(args, keyArgs...)
+		args = append(args, tenant.key)
+		args = append(args, entryArgs...)
 		args = append(args, spanArgs...)
 		args = append(args, extraArgs...)
 	}
@@ -167,10 +186,10 @@ func (s *Store) totalSQL(tenant string, f logquery.Filter) (string, []any) {
 		if len(ors) == 0 {
 			return
 		}
-		parts = append(parts, "(SELECT coalesce(sum(n), 0) FROM "+table+" WHERE tenant_id = ?"+keyConds+
+		parts = append(parts, "(SELECT coalesce(sum(n), 0) FROM "+table+" WHERE tenant_id = ?"+rollupConds+
 			" AND ("+strings.Join(ors, " OR ")+"))")
-		args = append(args, tenant)
-		args = append(args, keyArgs...)
+		args = append(args, tenant.id)
+		args = append(args, rollupArgs...)
 		args = append(args, spanArgs...)
 	}
 	if !p.interior {
@@ -214,11 +233,11 @@ func (s *Store) beyondCheckpoint(name string) (string, []any) {
 
 // total counts tenant's entries that match f: from the rollups when f has
 // no search, else directly.
-func (s *Store) total(ctx context.Context, db bun.IDB, tenant string, f logquery.Filter) (int64, error) {
+func (s *Store) total(ctx context.Context, db bun.IDB, tenant tenantRef, f logquery.Filter) (int64, error) {
 	var q string
 	var args []any
 	if f.Search != "" {
-		where, a, err := s.where(tenant, f, "")
+		where, a, err := s.where(tenant.key, f, "")
 		if err != nil {
 			return 0, err
 		}

@@ -9,8 +9,12 @@ import (
 // TotalAndCount returns, from one statement (one snapshot), the total the
 // list answers for f (no search) and a direct count of the same entries.
 func TotalAndCount(ctx context.Context, s *Store, tenant string, f logquery.Filter) (total, direct int64, err error) {
-	tq, targs := s.totalSQL(tenant, f)
-	where, wargs, err := s.where(tenant, f, "")
+	key, ok, err := s.tenantKey(ctx, s.db, tenant)
+	if err != nil || !ok {
+		return 0, 0, err
+	}
+	tq, targs := s.totalSQL(tenantRef{id: tenant, key: key}, f)
+	where, wargs, err := s.where(key, f, "")
 	if err != nil {
 		return 0, 0, err
 	}

@@ -35,8 +35,8 @@ func TestPostgresWatermark(t *testing.T) {
 
 	slow, err := s.DB().BeginTx(ctx, nil)
 	require.NoError(t, err)
-	_, err = slow.ExecContext(ctx, `INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata)
-		VALUES ('t1', gen_random_uuid(), now(), 'info', 's', 'slow', 'slow', '{}')`)
+	_, err = slow.ExecContext(ctx, `INSERT INTO log_entries (tenant, id, created_at, level, source, message, metadata, id_at_time)
+		SELECT key, gen_random_uuid(), now(), 0, 's', 'slow', '{}', false FROM log_tenants WHERE id = 't1'`)
 	require.NoError(t, err)
 
 	fast, err := s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "fast"}})

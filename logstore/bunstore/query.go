@@ -36,11 +36,16 @@ func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (lo
 		if err != nil {
 			return err
 		}
-		if none {
+		key, ok, err := s.tenantKey(ctx, db, tenant)
+		if err != nil {
+			return err
+		}
+		if none || !ok {
 			page.Entries = []logs.Entry{}
 			return nil
 		}
-		if page.Total, err = s.total(ctx, db, tenant, f); err != nil {
+		ref := tenantRef{id: tenant, key: key}
+		if page.Total, err = s.total(ctx, db, ref, f); err != nil {
 			return err
 		}
 		offset := int64(f.Offset())
@@ -48,7 +53,7 @@ func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (lo
 			page.Entries = []logs.Entry{}
 			return nil
 		}
-		where, args, err := s.where(tenant, f, "")
+		where, args, err := s.where(key, f, "")
 		if err != nil {
 			return err
 		}
@@ -58,7 +63,7 @@ func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (lo
 			args = append(args, s.timeArg(f.After.CreatedAt), f.After.ID)
 			offset = 0
 		case f.Search == "" && offset >= seekFrom:
-			before, rest, err := s.seek(ctx, db, tenant, f, offset)
+			before, rest, err := s.seek(ctx, db, ref, f, offset)
 			if err != nil {
 				return err
 			}
@@ -103,7 +108,7 @@ func (s *Store) idArg() string {
 // that day (hourly counts). It returns the end of that hour (entries
 // before it, newest first) and how many of them come before the entry
 // (less than the hour's count). The counts are those of Stats, exact.
-func (s *Store) seek(ctx context.Context, db bun.IDB, tenant string, f logquery.Filter, offset int64) (time.Time, int64, error) {
+func (s *Store) seek(ctx context.Context, db bun.IDB, tenant tenantRef, f logquery.Filter, offset int64) (time.Time, int64, error) {
 	counts := func(g logquery.Filter, days bool) ([]int64, map[int64]int64, error) {
 		q, args := s.statsRollupSQL(tenant, g, days)
 		rows, err := db.QueryContext(ctx, q, args...)

@@ -206,12 +206,16 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int64, error) 
 // purgeTenant deletes tenant's entries before boundary (a day's start),
 // oldest day first, a day per transaction, with their rollups.
 func (s *Store) purgeTenant(ctx context.Context, tenant string, boundary time.Time) (int64, error) {
-	var oldest sql.NullInt64
-	q := "SELECT min(created_at) FROM log_entries WHERE tenant_id = ?"
-	if s.pg {
-		q = "SELECT (extract(epoch FROM min(created_at)) * 1000000)::bigint FROM log_entries WHERE tenant_id = ?"
+	key, ok, err := s.tenantKey(ctx, s.admin, tenant)
+	if err != nil || !ok {
+		return 0, err
 	}
-	if err := s.admin.QueryRowContext(ctx, q, tenant).Scan(&oldest); err != nil {
+	var oldest sql.NullInt64
+	q := "SELECT min(created_at) FROM log_entries WHERE tenant = ?"
+	if s.pg {
+		q = "SELECT (extract(epoch FROM min(created_at)) * 1000000)::bigint FROM log_entries WHERE tenant = ?"
+	}
+	if err := s.admin.QueryRowContext(ctx, q, key).Scan(&oldest); err != nil {
 		return 0, s.wrap("purge "+tenant, err)
 	}
 	if !oldest.Valid || !time.UnixMicro(oldest.Int64).Before(boundary) {
@@ -229,7 +233,7 @@ func (s *Store) purgeTenant(ctx context.Context, tenant string, boundary time.Ti
 			} else if _, err := tx.ExecContext(ctx, "DROP TRIGGER IF EXISTS log_entries_no_delete"); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, "DELETE FROM log_entries WHERE tenant_id = ? AND created_at < ?", tenant, s.timeArg(end))
+			res, err := tx.ExecContext(ctx, "DELETE FROM log_entries WHERE tenant = ? AND created_at < ?", key, s.timeArg(end))
 			if err != nil {
 				return err
 			}

@@ -31,9 +31,17 @@ func (s *Store) Stats(ctx context.Context, tenant string, f logquery.Filter, int
 	if err != nil {
 		return logstore.Stats{}, err
 	}
-	if none {
-		f.Start = f.End // a range that holds nothing: the buckets of the range, empty
+	key, ok, err := s.tenantKey(ctx, s.db, tenant)
+	if err != nil {
+		return logstore.Stats{}, err
 	}
+	if none || !ok {
+		f.Start = f.End // a range that holds nothing: the buckets of the range, empty
+		if f.Start.IsZero() {
+			f.Start, f.End = s.opts.Now().UTC(), s.opts.Now().UTC()
+		}
+	}
+	ref := tenantRef{id: tenant, key: key}
 	now := s.opts.Now().UTC()
 	unit := interval.Microseconds()
 	end := now
@@ -49,13 +57,13 @@ func (s *Store) Stats(ctx context.Context, tenant string, f logquery.Filter, int
 	var q string
 	var args []any
 	if f.Search == "" && interval >= time.Hour {
-		q, args = s.statsRollupSQL(tenant, f, interval == 24*time.Hour)
+		q, args = s.statsRollupSQL(ref, f, interval == 24*time.Hour)
 	} else {
-		where, a, err := s.where(tenant, f, "")
+		where, a, err := s.where(ref.key, f, "")
 		if err != nil {
 			return logstore.Stats{}, err
 		}
-		q = "SELECT " + s.bucketExpr(unit) + " AS b, level, source, count(*) FROM log_entries WHERE " + where + " GROUP BY 1, 2, 3"
+		q = "SELECT " + s.bucketExpr(unit) + " AS b, " + s.levelNameExpr() + ", source, count(*) FROM log_entries WHERE " + where + " GROUP BY 1, 2, 3"
 		args = a
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -117,6 +125,12 @@ func (s *Store) Stats(ctx context.Context, tenant string, f logquery.Filter, int
 	return st, nil
 }
 
+// levelNameExpr is the level of a log_entries row by name, as the rollups
+// keep it.
+func (s *Store) levelNameExpr() string {
+	return "CASE level WHEN 0 THEN 'info' WHEN 1 THEN 'warn' ELSE 'error' END"
+}
+
 // bucketExpr is created_at in microseconds rounded down to unit.
 func (s *Store) bucketExpr(unit int64) string {
 	if s.pg {
@@ -129,18 +143,10 @@ func (s *Store) bucketExpr(unit int64) string {
 // at an hourly (daily with days) interval: rows (bucket, level, source, n)
 // whose n sum to the exact counts (see totalSQL), buckets of an hour, or of
 // a day for the whole days when days is set.
-func (s *Store) statsRollupSQL(tenant string, f logquery.Filter, days bool) (string, []any) {
+func (s *Store) statsRollupSQL(tenant tenantRef, f logquery.Filter, days bool) (string, []any) {
 	p := planCount(f)
-	var keyConds string
-	var keyArgs []any
-	if f.Level != "" {
-		keyConds += " AND level = ?"
-		keyArgs = append(keyArgs, string(f.Level))
-	}
-	if f.Source != "" {
-		keyConds += " AND source = ?"
-		keyArgs = append(keyArgs, f.Source)
-	}
+	entryConds, entryArgs := keyConds(f, true)
+	rollupConds, rollupArgs := keyConds(f, false)
 	hour := time.Hour.Microseconds()
 	var parts []string
 	var args []any
@@ -165,10 +171,10 @@ func (s *Store) statsRollupSQL(tenant string, f logquery.Filter, days bool) (str
 		if c == "" {
 			return
 		}
-		parts = append(parts, "SELECT "+s.bucketExpr(hour)+", level, source, count(*) FROM log_entries WHERE tenant_id = ?"+
-			keyConds+" AND ("+c+")"+extra+" GROUP BY 1, 2, 3")
-		args = append(args, tenant)
-		args = append(args, keyArgs...)
+		parts = append(parts, "SELECT "+s.bucketExpr(hour)+", "+s.levelNameExpr()+", source, count(*) FROM log_entries WHERE tenant = ?"+
+			entryConds+" AND ("+c+")"+extra+" GROUP BY 1, 2, 3")
+		args = append(args, tenant.key)
+		args = append(args, entryArgs...)
 		args = append(args, a...)
 		args = append(args, extraArgs...)
 	}
@@ -177,9 +183,9 @@ func (s *Store) statsRollupSQL(tenant string, f logquery.Filter, days bool) (str
 		if c == "" {
 			return
 		}
-		parts = append(parts, "SELECT bucket, level, source, n FROM "+table+" WHERE tenant_id = ?"+keyConds+" AND ("+c+")")
-		args = append(args, tenant)
-		args = append(args, keyArgs...)
+		parts = append(parts, "SELECT bucket, level, source, n FROM "+table+" WHERE tenant_id = ?"+rollupConds+" AND ("+c+")")
+		args = append(args, tenant.id)
+		args = append(args, rollupArgs...)
 		args = append(args, a...)
 	}
 	if !p.interior {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,6 +78,10 @@ type Store struct {
 	closed chan struct{}
 
 	parts sync.Map // PostgreSQL partitions known to exist: "p202611" -> true
+	keys  sync.Map // tenant id -> its key in log_tenants (int64)
+	// wmFloor is the highest watermark this store returned (watermark).
+	wmFloor atomic.Uint64
+	names   sync.Map // key -> tenant id
 
 	mu        sync.Mutex
 	watchers  map[chan struct{}]struct{}
@@ -251,22 +256,21 @@ func (s *Store) timeArg(t time.Time) any {
 
 // --- Reading -------------------------------------------------------------
 
-const selectCols = "id, tenant_id, created_at, level, source, message, metadata"
-
+// cols are the columns scanEntry reads.
 func (s *Store) cols() string {
 	if s.pg {
-		return "id::text, tenant_id, created_at, level, source, message, metadata::text"
+		return "id::text, tenant, created_at, level, source, message, metadata::text"
 	}
-	return selectCols
+	return "id, tenant, created_at, level, source, message, metadata"
 }
 
-// where renders the conditions of f (and snap) for tenant.
-func (s *Store) where(tenant string, f logquery.Filter, snap logstore.Snapshot) (string, []any, error) {
-	conds := []string{"tenant_id = ?"}
-	args := []any{tenant}
+// where renders the conditions of f (and snap) for the tenant of key.
+func (s *Store) where(key int64, f logquery.Filter, snap logstore.Snapshot) (string, []any, error) {
+	conds := []string{"tenant = ?"}
+	args := []any{key}
 	if f.Level != "" {
 		conds = append(conds, "level = ?")
-		args = append(args, string(f.Level))
+		args = append(args, levelCodes[f.Level])
 	}
 	if f.Source != "" {
 		conds = append(conds, "source = ?")
@@ -282,10 +286,10 @@ func (s *Store) where(tenant string, f logquery.Filter, snap logstore.Snapshot) 
 	}
 	for _, t := range logquery.Terms(f.Search) {
 		if s.pg {
-			conds = append(conds, `message_fold LIKE ? ESCAPE '\'`)
+			conds = append(conds, s.foldExpr()+` LIKE ? ESCAPE '\'`)
 			args = append(args, "%"+escapeLike(t)+"%")
 		} else {
-			conds = append(conds, "instr(message_fold, ?) > 0")
+			conds = append(conds, "instr("+s.foldExpr()+", ?) > 0")
 			args = append(args, t)
 		}
 	}
@@ -313,7 +317,11 @@ func (s *Store) Count(ctx context.Context, tenant string, f logquery.Filter, sna
 	if err != nil || none {
 		return 0, err
 	}
-	where, args, err := s.where(tenant, f, snap)
+	key, ok, err := s.tenantKey(ctx, s.db, tenant)
+	if err != nil || !ok {
+		return 0, err
+	}
+	where, args, err := s.where(key, f, snap)
 	if err != nil {
 		return 0, err
 	}
@@ -357,7 +365,15 @@ func (s *Store) ScanRaw(ctx context.Context, tenant string, f logquery.Filter, s
 		if none {
 			return
 		}
-		where, args, err := s.where(tenant, f, snap)
+		key, ok, err := s.tenantKey(ctx, s.db, tenant)
+		if err != nil {
+			yield(logstore.RawEntry{}, err)
+			return
+		}
+		if !ok {
+			return
+		}
+		where, args, err := s.where(key, f, snap)
 		if err != nil {
 			yield(logstore.RawEntry{}, err)
 			return
@@ -421,7 +437,7 @@ func (s *Store) queryRaw(ctx context.Context, db bun.IDB, q string, args ...any)
 	defer rows.Close()
 	out := []logstore.RawEntry{}
 	for rows.Next() {
-		r, err := s.scanEntry(rows)
+		r, err := s.scanEntry(ctx, rows)
 		if err != nil {
 			return nil, err
 		}
@@ -432,9 +448,10 @@ func (s *Store) queryRaw(ctx context.Context, db bun.IDB, q string, args ...any)
 
 type scanner interface{ Scan(dest ...any) error }
 
-func (s *Store) scanEntry(r scanner, extra ...any) (logstore.RawEntry, error) {
+func (s *Store) scanEntry(ctx context.Context, r scanner, extra ...any) (logstore.RawEntry, error) {
 	var e logs.Entry
-	var level string
+	var level int
+	var key int64
 	var md []byte
 	var created any
 	if s.pg {
@@ -442,11 +459,17 @@ func (s *Store) scanEntry(r scanner, extra ...any) (logstore.RawEntry, error) {
 	} else {
 		created = new(int64)
 	}
-	dest := append(extra, &e.ID, &e.TenantID, created, &level, &e.Source, &e.Message, &md)
+	dest := append(extra, &e.ID, &key, created, &level, &e.Source, &e.Message, &md)
 	if err := r.Scan(dest...); err != nil {
 		return logstore.RawEntry{}, err
 	}
-	e.Level = logs.Level(level)
+	var err error
+	if e.Level, err = levelName(level); err != nil {
+		return logstore.RawEntry{}, err
+	}
+	if e.TenantID, err = s.tenantName(ctx, s.db, key); err != nil {
+		return logstore.RawEntry{}, err
+	}
 	if s.pg {
 		e.CreatedAt = created.(*time.Time).UTC()
 	} else {
@@ -510,18 +533,43 @@ func (s *Store) snapshotCond(snap logstore.Snapshot) (string, any, error) {
 	return "seq <= ?", n, nil
 }
 
+// watermark returns the visibility watermark of PostgreSQL cursors (see
+// pgWatermark), never lower than one this store returned before. The
+// database's own can dip: a transaction of another database that ends
+// between the snapshot and the look at pg_stat_activity counts as ours
+// for that one statement. A watermark once valid stays valid (every
+// transaction of this database below it had ended, and new ones are
+// above), and the stream's hand-over from a subscription's own reads to
+// the live feed relies on a later read seeing at least the watermark of an
+// earlier one (logstream's doc).
+func (s *Store) watermark(ctx context.Context) (uint64, error) {
+	var x string
+	if err := s.db.QueryRowContext(ctx, "SELECT log_entries_watermark()::text").Scan(&x); err != nil {
+		return 0, s.wrap("watermark", err)
+	}
+	w, err := strconv.ParseUint(x, 10, 64)
+	if err != nil {
+		return 0, s.wrap("watermark", err)
+	}
+	for {
+		floor := s.wmFloor.Load()
+		if w <= floor {
+			return floor, nil
+		}
+		if s.wmFloor.CompareAndSwap(floor, w) {
+			return w, nil
+		}
+	}
+}
+
 // Head implements logstore.Store.
 func (s *Store) Head(ctx context.Context) (logstore.Cursor, error) {
 	if s.pg {
-		var x string
-		if err := s.db.QueryRowContext(ctx, "SELECT log_entries_watermark()::text").Scan(&x); err != nil {
-			return logstore.Cursor{}, s.wrap("head", err)
-		}
-		e, err := strconv.ParseUint(x, 10, 64)
+		w, err := s.watermark(ctx)
 		if err != nil {
-			return logstore.Cursor{}, s.wrap("head", err)
+			return logstore.Cursor{}, err
 		}
-		return logstore.Cursor{Epoch: e}, nil
+		return logstore.Cursor{Epoch: w}, nil
 	}
 	var n int64
 	if err := s.db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM log_entries").Scan(&n); err != nil {
@@ -538,10 +586,16 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 	var q string
 	var args []any
 	if s.pg {
-		q = "SELECT xid::text, seq, " + s.cols() + " FROM log_entries WHERE (xid, seq) > (CAST(? AS xid8), ?) AND xid < (SELECT log_entries_watermark())"
-		args = []any{strconv.FormatUint(after.Epoch, 10), after.Seq}
+		// The watermark first, in a statement of its own: every entry below
+		// it is committed, so the read that follows sees them all.
+		w, err := s.watermark(ctx)
+		if err != nil {
+			return nil, err
+		}
+		q = "SELECT xid::text, seq, " + s.cols() + " FROM log_entries WHERE (xid, seq) > (CAST(? AS xid8), ?) AND xid < CAST(? AS xid8)"
+		args = []any{strconv.FormatUint(after.Epoch, 10), after.Seq, strconv.FormatUint(w, 10)}
 	} else {
-		q = "SELECT '0', seq, " + selectCols + " FROM log_entries WHERE seq > ?"
+		q = "SELECT '0', seq, " + s.cols() + " FROM log_entries WHERE seq > ?"
 		args = []any{after.Seq}
 	}
 	if tenant != "" {
@@ -551,8 +605,12 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 		if err != nil {
 			return nil, err
 		}
-		q += " AND tenant_id = ?"
-		args = append(args, tenant)
+		key, ok, err := s.tenantKey(ctx, s.db, tenant)
+		if err != nil || !ok {
+			return nil, err
+		}
+		q += " AND tenant = ?"
+		args = append(args, key)
 		if !c.IsZero() {
 			q += " AND created_at >= ?"
 			args = append(args, s.timeArg(c))
@@ -573,7 +631,7 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 	for rows.Next() {
 		var r logstore.Record
 		var epoch string
-		raw, err := s.scanEntry(rows, &epoch, &r.Cursor.Seq)
+		raw, err := s.scanEntry(ctx, rows, &epoch, &r.Cursor.Seq)
 		if err != nil {
 			return nil, s.wrap("after", err)
 		}
@@ -632,7 +690,7 @@ func (s *Store) streamPgx(ctx context.Context, q string, args []any, yield func(
 		}
 		defer rows.Close()
 		for rows.Next() {
-			r, err := s.scanEntry(rows)
+			r, err := s.scanEntry(ctx, rows)
 			if err != nil {
 				return err
 			}

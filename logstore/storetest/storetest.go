@@ -426,23 +426,22 @@ func testImmutable(t *testing.T, h Harness) {
 	}
 	switch h.Dialect {
 	case "sqlite":
-		row := fmt.Sprintf(`(SELECT seq, tenant_id, id, created_at, level, source, 'changed', 'changed', metadata FROM log_entries WHERE id = '%s')`, kept[0].ID)
+		row := fmt.Sprintf(`(SELECT seq, tenant, created_at, id, level, source, 'changed', 'changed', metadata FROM log_entries WHERE id = '%s')`, kept[0].ID)
 		statements = append(statements,
-			"REPLACE INTO log_entries (seq, tenant_id, id, created_at, level, source, message, message_fold, metadata) SELECT * FROM "+row,
-			"INSERT OR REPLACE INTO log_entries (seq, tenant_id, id, created_at, level, source, message, message_fold, metadata) SELECT * FROM "+row,
-			fmt.Sprintf(`INSERT OR REPLACE INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata)
-				VALUES ('t1', '%s', 0, 'info', 's', 'changed', 'changed', '{}')`, kept[0].ID),
-			fmt.Sprintf(`INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata)
-				VALUES ('t1', '%s', 0, 'info', 's', 'changed', 'changed', '{}') ON CONFLICT (tenant_id, id) DO UPDATE SET message = 'changed'`, kept[0].ID),
+			"REPLACE INTO log_entries (seq, tenant, created_at, id, level, source, message, message_fold, metadata) SELECT * FROM "+row,
+			"INSERT OR REPLACE INTO log_entries (seq, tenant, created_at, id, level, source, message, message_fold, metadata) SELECT * FROM "+row,
+			fmt.Sprintf(`INSERT OR REPLACE INTO log_entries (tenant, created_at, id, level, source, message, message_fold, metadata)
+				SELECT tenant, 0, id, 0, 's', 'changed', 'changed', '{}' FROM log_entries WHERE id = '%s'`, kept[0].ID),
+			fmt.Sprintf(`INSERT INTO log_entries (tenant, created_at, id, level, source, message, message_fold, metadata)
+				SELECT tenant, 0, id, 0, 's', 'changed', 'changed', '{}' FROM log_entries WHERE id = '%s' ON CONFLICT (tenant, id) DO UPDATE SET message = 'changed'`, kept[0].ID),
 		)
 	case "pg":
 		statements = append(statements,
 			"TRUNCATE log_entries",
-			fmt.Sprintf(`INSERT INTO log_entries (tenant_id, id, created_at, level, source, message, message_fold, metadata)
-				SELECT tenant_id, id, created_at, level, source, 'changed', 'changed', metadata FROM log_entries WHERE id = '%s'
-				ON CONFLICT (tenant_id, id, created_at) DO UPDATE SET message = 'changed'`, kept[0].ID),
 			fmt.Sprintf(`MERGE INTO log_entries l USING (SELECT '%s'::uuid AS id) s ON l.id = s.id
 				WHEN MATCHED THEN UPDATE SET message = 'changed'`, kept[0].ID),
+			fmt.Sprintf(`MERGE INTO log_entries l USING (SELECT '%s'::uuid AS id) s ON l.id = s.id
+				WHEN MATCHED THEN DELETE`, kept[0].ID),
 		)
 	}
 	for _, q := range statements {
