@@ -3,6 +3,8 @@ package bunstore_test
 import (
 	"context"
 	"database/sql"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +125,78 @@ func TestPostgresWatermarkIgnoresOtherDatabases(t *testing.T) {
 		recs, err := s.After(ctx, "t1", logstore.Cursor{}, 10)
 		return err == nil && len(recs) == 1 && recs[0].Entry.ID == out[0].ID
 	}, 10*time.Second, 10*time.Millisecond, "the open transaction %s of another database held the watermark", xid)
+}
+
+// TestSchemaIsDistributable checks what docs/scale-out.md promises of the
+// schema: every key and index of a table distributed by tenant leads with
+// the tenant column, but the exceptions it lists; no foreign key at all;
+// every table of the service is classified.
+func TestSchemaIsDistributable(t *testing.T) {
+	ctx := context.Background()
+	s, err := bunstore.Open(ctx, testdb.Postgres(t), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	// A partition exists, so its indexes are checked too.
+	_, err = s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "m"}})
+	require.NoError(t, err)
+	distributed := map[string]string{ // table -> distribution column
+		"log_entries": "tenant", "log_counts_hour": "tenant_id", "log_counts_day": "tenant_id",
+		"log_tenant_settings": "tenant_id", "log_purges": "tenant_id",
+	}
+	local := []string{"log_tenants", "log_export_jobs", "log_consumers", "logstream_tickets", "logs_migrations", "logs_migration_locks"}
+	exceptions := map[string]bool{"log_entries_by_cursor": true, "log_export_jobs_status_idx": true}
+
+	rows, err := s.DB().QueryContext(ctx, `SELECT c.relname, coalesce(p.relname, c.relname) FROM pg_class c
+		LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
+		WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace`)
+	require.NoError(t, err)
+	parentOf := map[string]string{}
+	for rows.Next() {
+		var rel, parent string
+		require.NoError(t, rows.Scan(&rel, &parent))
+		parentOf[rel] = parent
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	for rel, parent := range parentOf {
+		_, dist := distributed[parent]
+		assert.True(t, dist || slices.Contains(local, parent), "table %s is classified in docs/scale-out.md", rel)
+	}
+
+	rows, err = s.DB().QueryContext(ctx, `SELECT t.relname, ix.relname, a.attname
+		FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class ix ON ix.oid = x.indexrelid
+		LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+		WHERE t.relnamespace = 'public'::regnamespace`)
+	require.NoError(t, err)
+	checked := 0
+	for rows.Next() {
+		var table, index string
+		var first sql.NullString
+		require.NoError(t, rows.Scan(&table, &index, &first))
+		parent := parentOf[table]
+		col, dist := distributed[parent]
+		if !dist {
+			continue
+		}
+		checked++
+		base := index
+		if table != parent { // a partition's index is named after the partition
+			for name := range exceptions {
+				if strings.Contains(index, "xid_seq") && name == "log_entries_by_cursor" {
+					base = name
+				}
+			}
+		}
+		if exceptions[base] {
+			continue
+		}
+		assert.Equal(t, col, first.String, "index %s of %s leads with the tenant", index, table)
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	assert.Greater(t, checked, 10)
+
+	var fks int
+	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace").Scan(&fks))
+	assert.Zero(t, fks, "no foreign key")
 }
