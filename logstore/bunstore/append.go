@@ -37,7 +37,7 @@ const (
 // pending is one Append waiting for the committer.
 type pending struct {
 	tenant  string
-	key     int64                // the tenant's key, set by write
+	key     int64        // the tenant's key, set by write
 	in, out []logs.Entry // as given, as prepared
 	metas   []string     // out's metadata, encoded
 	done    chan error   // capacity 1
