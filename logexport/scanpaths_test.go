@@ -52,7 +52,8 @@ func BenchmarkScanPaths(b *testing.B) {
 		conn, err := pgx.Connect(ctx, dbURL)
 		require.NoError(t, err)
 		start := time.Now()
-		tag, err := conn.PgConn().CopyTo(ctx, io.Discard, `COPY (SELECT id, tenant_id, level, source, message, metadata, created_at FROM log_entries WHERE tenant_id = '`+tenantA+`' ORDER BY created_at DESC, id DESC) TO STDOUT CSV`)
+		tag, err := conn.PgConn().CopyTo(ctx, io.Discard, `COPY (SELECT e.id, t.id AS tenant_id, e.level, e.source, e.message, e.metadata, e.created_at
+			FROM log_entries e JOIN log_tenants t ON t.key = e.tenant WHERE t.id = '`+tenantA+`' ORDER BY e.created_at DESC, e.id DESC) TO STDOUT CSV`)
 		require.NoError(t, err)
 		rate("pg COPY TO STDOUT CSV", start, int(tag.RowsAffected()))
 		conn.Close(ctx)
@@ -67,8 +68,8 @@ func BenchmarkScanPaths(b *testing.B) {
 		rate("bunstore Scan, snapshot="+map[bool]string{true: "yes", false: "no"}[sn != ""], start, c)
 	}
 	pgsnap := strings.TrimPrefix(string(snap), "pg:")
-	const cols = "id::text, tenant_id, created_at, level, source, message, metadata::text"
-	const batchSQL = "SELECT " + cols + " FROM log_entries WHERE tenant_id = $1 AND pg_visible_in_snapshot(xid, CAST($4 AS pg_snapshot)) AND (created_at, id) < ($2, $3::uuid) ORDER BY created_at DESC, id DESC LIMIT 2000"
+	const cols = "id::text, tenant::text, created_at, level::text, source, message, metadata::text"
+	const batchSQL = "SELECT " + cols + " FROM log_entries WHERE tenant = (SELECT key FROM log_tenants WHERE id = $1) AND pg_visible_in_snapshot(xid, CAST($4 AS pg_snapshot)) AND (created_at, id) < ($2, $3::uuid) ORDER BY created_at DESC, id DESC LIMIT 2000"
 	// database/sql, keyset batches as bunstore does, without JSON decode.
 	for _, decode := range []bool{false, true} {
 		db, err := sql.Open("pgx", dbURL)
@@ -134,7 +135,7 @@ func BenchmarkScanPaths(b *testing.B) {
 	}
 	{
 		start := time.Now()
-		rows, err := conn.Query(ctx, "SELECT "+cols+" FROM log_entries WHERE tenant_id = $1 AND pg_visible_in_snapshot(xid, CAST($2 AS pg_snapshot)) ORDER BY created_at DESC, id DESC", tenantA, pgsnap)
+		rows, err := conn.Query(ctx, "SELECT "+cols+" FROM log_entries WHERE tenant = (SELECT key FROM log_tenants WHERE id = $1) AND pg_visible_in_snapshot(xid, CAST($2 AS pg_snapshot)) ORDER BY created_at DESC, id DESC", tenantA, pgsnap)
 		require.NoError(t, err)
 		c := 0
 		for rows.Next() {
@@ -149,7 +150,7 @@ func BenchmarkScanPaths(b *testing.B) {
 	}
 	{
 		start := time.Now()
-		rows, err := conn.Query(ctx, "SELECT "+cols+" FROM log_entries WHERE tenant_id = $1 AND pg_visible_in_snapshot(xid, CAST($2 AS pg_snapshot)) ORDER BY created_at DESC, id DESC", tenantA, pgsnap)
+		rows, err := conn.Query(ctx, "SELECT "+cols+" FROM log_entries WHERE tenant = (SELECT key FROM log_tenants WHERE id = $1) AND pg_visible_in_snapshot(xid, CAST($2 AS pg_snapshot)) ORDER BY created_at DESC, id DESC", tenantA, pgsnap)
 		require.NoError(t, err)
 		c := 0
 		for rows.Next() {
@@ -171,7 +172,7 @@ func BenchmarkScanPaths(b *testing.B) {
 		// one query, metadata text written as it is, CSV into a buffered
 		// discard writer.
 		start := time.Now()
-		rows, err := conn.Query(ctx, "SELECT "+cols+" FROM log_entries WHERE tenant_id = $1 AND pg_visible_in_snapshot(xid, CAST($2 AS pg_snapshot)) ORDER BY created_at DESC, id DESC", tenantA, pgsnap)
+		rows, err := conn.Query(ctx, "SELECT "+cols+" FROM log_entries WHERE tenant = (SELECT key FROM log_tenants WHERE id = $1) AND pg_visible_in_snapshot(xid, CAST($2 AS pg_snapshot)) ORDER BY created_at DESC, id DESC", tenantA, pgsnap)
 		require.NoError(t, err)
 		w := csv.NewWriter(bufio.NewWriterSize(io.Discard, 1<<20))
 		rec := make([]string, 7)
