@@ -192,22 +192,30 @@ func (s *Store) totalSQL(tenant tenantRef, f logquery.Filter) (string, []any) {
 		args = append(args, rollupArgs...)
 		args = append(args, spanArgs...)
 	}
+	s.countParts(p, true, direct, rollup)
+	return "SELECT " + strings.Join(parts, " + "), args
+}
+
+// countParts walks the parts a count of plan p is made of (see the top of
+// this file): direct counts of the edges and of what the rollup consumer
+// has not applied yet, and the rollups of whole days (when days) and
+// whole hours.
+func (s *Store) countParts(p countPlan, days bool, direct func(extra string, extraArgs []any, sp ...span), rollup func(table string, sp ...span)) {
 	if !p.interior {
 		direct("", nil, p.all)
-	} else {
-		// Edges: [start, first whole hour) and [end of the last whole hour, end].
-		direct("", nil, gap(p.all.lo, p.hours.lo), gap(p.hours.hi, p.all.hi))
-		if p.dayFilled {
-			rollup("log_counts_day", p.days)
-			rollup("log_counts_hour", gap(p.hours.lo, p.days.lo), gap(p.days.hi, p.hours.hi))
-		} else {
-			rollup("log_counts_hour", p.hours)
-		}
-		// What the rollups do not hold yet.
-		cp, cpArgs := s.beyondCheckpoint(logstore.RollupConsumer)
-		direct(" AND "+cp, cpArgs, p.hours)
+		return
 	}
-	return "SELECT " + strings.Join(parts, " + "), args
+	// Edges: [start, first whole hour) and [end of the last whole hour, end].
+	direct("", nil, gap(p.all.lo, p.hours.lo), gap(p.hours.hi, p.all.hi))
+	if days && p.dayFilled {
+		rollup("log_counts_day", p.days)
+		rollup("log_counts_hour", gap(p.hours.lo, p.days.lo), gap(p.days.hi, p.hours.hi))
+	} else {
+		rollup("log_counts_hour", p.hours)
+	}
+	// What the rollups do not hold yet.
+	cp, cpArgs := s.beyondCheckpoint(logstore.RollupConsumer)
+	direct(" AND "+cp, cpArgs, p.hours)
 }
 
 // timeSpan is the condition on created_at for a span of microseconds.

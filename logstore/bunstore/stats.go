@@ -188,18 +188,6 @@ func (s *Store) statsRollupSQL(tenant tenantRef, f logquery.Filter, days bool) (
 		args = append(args, rollupArgs...)
 		args = append(args, a...)
 	}
-	if !p.interior {
-		direct("", nil, p.all)
-	} else {
-		direct("", nil, gap(p.all.lo, p.hours.lo), gap(p.hours.hi, p.all.hi))
-		if days && p.dayFilled {
-			rollup("log_counts_day", p.days)
-			rollup("log_counts_hour", gap(p.hours.lo, p.days.lo), gap(p.days.hi, p.hours.hi))
-		} else {
-			rollup("log_counts_hour", p.hours)
-		}
-		cp, cpArgs := s.beyondCheckpoint(logstore.RollupConsumer)
-		direct(" AND "+cp, cpArgs, p.hours)
-	}
+	s.countParts(p, days, direct, rollup)
 	return strings.Join(parts, " UNION ALL "), args
 }
