@@ -35,6 +35,7 @@ func init() {
 	step("20261202000001", "consumers_and_rollups", migrateConsumers)
 	step("20261202000002", "tenant_settings", migrateTenantSettings)
 	step("20261203000001", "compact_entries", migrateCompactEntries)
+	step("20261204000001", "log_streams", migrateLogStreams)
 }
 
 // step registers a migration whose statements run in one transaction.
@@ -360,6 +361,41 @@ func migrateCompactEntries(d dialectInfo) []string {
 	}
 }
 
+// migrateLogStreams creates the tenants' log streams (package logsink):
+// their destination and filter, the cursor their consumer starts after,
+// their status and bookkeeping. Times are microseconds since the Unix
+// epoch (0 for none). The key leads with the tenant.
+func migrateLogStreams(dialectInfo) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS log_streams (
+			tenant_id       TEXT    NOT NULL,
+			id              TEXT    NOT NULL,
+			type            TEXT    NOT NULL,
+			url             TEXT    NOT NULL,
+			filter          TEXT    NOT NULL,
+			start_date      BIGINT  NOT NULL DEFAULT 0,
+			start_epoch     BIGINT  NOT NULL DEFAULT 0,
+			start_seq       BIGINT  NOT NULL DEFAULT 0,
+			batch_size      INTEGER NOT NULL,
+			format          TEXT    NOT NULL DEFAULT '',
+			gzip            INTEGER NOT NULL DEFAULT 0,
+			secret          TEXT    NOT NULL DEFAULT '',
+			previous_secret TEXT    NOT NULL DEFAULT '',
+			previous_until  BIGINT  NOT NULL DEFAULT 0,
+			status          TEXT    NOT NULL,
+			reason          TEXT    NOT NULL DEFAULT '',
+			delivered       BIGINT  NOT NULL DEFAULT 0,
+			last_error      TEXT    NOT NULL DEFAULT '',
+			last_error_at   BIGINT  NOT NULL DEFAULT 0,
+			last_success_at BIGINT  NOT NULL DEFAULT 0,
+			failing_since   BIGINT  NOT NULL DEFAULT 0,
+			created_at      BIGINT  NOT NULL,
+			updated_at      BIGINT  NOT NULL,
+			PRIMARY KEY (tenant_id, id)
+		)`,
+	}
+}
+
 // servingGrants are the privileges of a serving role that does not own the
 // schema (PostgreSQL): insert and read entries, use the service's own
 // tables, nothing that changes or removes an entry.
@@ -372,7 +408,7 @@ func servingGrants(role string) []string {
 		"GRANT USAGE, SELECT ON SEQUENCE log_entries_seq TO " + r,
 		"GRANT EXECUTE ON FUNCTION log_entries_create_partition(timestamptz) TO " + r,
 		"GRANT EXECUTE ON FUNCTION log_entries_watermark() TO " + r,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON log_export_jobs, logstream_tickets, log_consumers TO " + r,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON log_export_jobs, logstream_tickets, log_consumers, log_streams TO " + r,
 		"GRANT SELECT, INSERT, UPDATE ON log_counts_hour, log_counts_day TO " + r,
 		"GRANT SELECT ON log_purges TO " + r,
 		"GRANT SELECT, INSERT, UPDATE ON log_tenant_settings TO " + r,

@@ -42,7 +42,7 @@ func TestServingRoleConformance(t *testing.T) {
 	testdb.Postgres(t) // skip early when PostgreSQL is not there
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
 		s, owner := openAsServingRole(t)
-		return storetest.Harness{Store: s, Jobs: s, Tickets: s, Consumers: s, Settings: s, Dialect: "pg",
+		return storetest.Harness{Store: s, Jobs: s, Tickets: s, Consumers: s, Settings: s, Streams: s, Dialect: "pg",
 			Exec: func(ctx context.Context, q string) error {
 				_, err := owner.DB().ExecContext(ctx, q)
 				return err

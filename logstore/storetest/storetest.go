@@ -40,6 +40,8 @@ type Harness struct {
 	// Settings, when set, keeps entries forever by default and lets a
 	// tenant set any retention (the policy of the suite's stores).
 	Settings logstore.Settings
+	// Streams keeps log streams (nil: not tested).
+	Streams logstore.LogStreams
 }
 
 // Run runs the conformance suite. newHarness must return a store on an
@@ -75,6 +77,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"TotalsFromRollups", testTotalsFromRollups},
 		{"Stats", testStats},
 		{"TenantRetention", testTenantRetention},
+		{"LogStreams", testLogStreams},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
