@@ -24,8 +24,13 @@
 //     and the checkpoint, or loses its lease, the next owner hands the same
 //     batch out again. Entry ids let receivers deduplicate.
 //
-// An Apply error leaves the checkpoint where it was; the batch is handed out
-// again after a backoff (doubling from Options.Retry up to Options.MaxRetry).
+// An Apply error leaves the checkpoint where it was; the same batch (the
+// same records, not a longer one though more entries arrived meanwhile) is
+// handed out again after a backoff, doubling from Options.Retry up to
+// Options.MaxRetry with up to a fifth more at random (jitter), so that a
+// destination that dedupes by batch sees one batch under one identity.
+// After a restart or a change of owner the batch is read afresh: it starts
+// at the same checkpoint and may hold more entries.
 //
 // # Replicas and leases
 //

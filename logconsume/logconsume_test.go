@@ -201,3 +201,41 @@ func TestRollupsKeepTotals(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryIsTheSameBatch: a batch whose Apply failed is handed out again
+// as it was, though more entries arrived meanwhile; they follow in the
+// next batch.
+func TestRetryIsTheSameBatch(t *testing.T) {
+	forBackends(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		appendN(t, s, "a", 3, "first")
+		var mu sync.Mutex
+		var sizes []int
+		calls := 0
+		apply := func(ctx context.Context, recs []logstore.Record) ([]logstore.Effect, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			sizes = append(sizes, len(recs))
+			if calls == 1 {
+				appendN(t, s, "a", 5, "meanwhile")
+				return nil, errors.New("the destination is down")
+			}
+			return nil, nil
+		}
+		r := runner(t, s, logconsume.Options{Retry: 10 * time.Millisecond})
+		require.NoError(t, r.Add(logconsume.Spec{Name: "c", Tenant: "a", Batch: 100, Apply: apply}))
+		require.Eventually(t, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			n := 0
+			for _, x := range sizes[min(1, len(sizes)):] {
+				n += x
+			}
+			return n == 8
+		}, 30*time.Second, 10*time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, []int{3, 3, 5}, sizes, "the failed batch again as it was, then the rest")
+	})
+}

@@ -224,6 +224,7 @@ func (r *Runner) run(ctx context.Context, c *running) {
 		backoff = min(2*backoff, r.opts.MaxRetry)
 		return true
 	}
+	var retry []logstore.Record // the batch whose Apply failed, handed out again as it was
 	for ctx.Err() == nil {
 		start := logstore.Cursor{}
 		if c.spec.Start != nil {
@@ -255,12 +256,18 @@ func (r *Runner) run(ctx context.Context, c *running) {
 		cp := st.Checkpoint
 		lastHead := st.HeadAt
 		for ctx.Err() == nil && r.opts.Now().Before(renewAt) {
-			recs, err := r.store.After(ctx, c.spec.Tenant, cp, c.spec.Batch)
-			if err != nil {
-				if !fail("read the entries", err) {
-					return
+			recs := retry
+			if len(recs) == 0 || !cp.Less(recs[0].Cursor) {
+				// Not a retry, or one that the checkpoint moved past (another
+				// owner applied it meanwhile): read on from the checkpoint.
+				retry = nil
+				var err error
+				if recs, err = r.store.After(ctx, c.spec.Tenant, cp, c.spec.Batch); err != nil {
+					if !fail("read the entries", err) {
+						return
+					}
+					continue
 				}
-				continue
 			}
 			if len(recs) == 0 {
 				if now := r.opts.Now(); now.Sub(lastHead) > 5*time.Second {
@@ -280,11 +287,13 @@ func (r *Runner) run(ctx context.Context, c *running) {
 			effects, err := c.spec.Apply(wctx, recs)
 			if err != nil {
 				cancel()
+				retry = recs // the same batch again, not a longer one
 				if !fail("apply a batch", err) {
 					return
 				}
 				continue
 			}
+			retry = nil
 			to := recs[len(recs)-1].Cursor
 			ok, err := r.consumers.AdvanceConsumer(wctx, name, r.owner, cp, to, r.opts.Now(), effects...)
 			cancel()
@@ -364,26 +373,51 @@ func (r *Runner) Lag(ctx context.Context, all bool) ([]Lag, error) {
 		if !here && !all {
 			continue
 		}
-		n, err := r.consumers.CountAfter(ctx, spec.Tenant, st.Checkpoint, 1_000_000)
+		l, err := lagOf(ctx, r.consumers, st, spec.Tenant, now)
 		if err != nil {
 			return nil, err
-		}
-		l := Lag{Name: st.Name, Entries: n}
-		if st.LeaseUntil.After(now) {
-			l.Owner = st.Owner
-		}
-		if n > 0 {
-			since := st.HeadAt
-			if since.IsZero() {
-				since = st.AdvancedAt
-			}
-			if !since.IsZero() {
-				l.Seconds = now.Sub(since).Seconds()
-			}
 		}
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// LagOf returns the lag at now of the consumer name of tenant's entries
+// ("" for all), wherever it runs; found is false when no consumer of that
+// name was registered yet (it has not started: no lag to speak of).
+func LagOf(ctx context.Context, consumers logstore.Consumers, name, tenant string, now time.Time) (l Lag, found bool, err error) {
+	states, err := consumers.ConsumerStates(ctx)
+	if err != nil {
+		return Lag{}, false, err
+	}
+	for _, st := range states {
+		if st.Name == name {
+			l, err := lagOf(ctx, consumers, st, tenant, now)
+			return l, err == nil, err
+		}
+	}
+	return Lag{Name: name}, false, nil
+}
+
+func lagOf(ctx context.Context, consumers logstore.Consumers, st logstore.ConsumerState, tenant string, now time.Time) (Lag, error) {
+	n, err := consumers.CountAfter(ctx, tenant, st.Checkpoint, 1_000_000)
+	if err != nil {
+		return Lag{}, err
+	}
+	l := Lag{Name: st.Name, Entries: n}
+	if st.LeaseUntil.After(now) {
+		l.Owner = st.Owner
+	}
+	if n > 0 {
+		since := st.HeadAt
+		if since.IsZero() {
+			since = st.AdvancedAt
+		}
+		if !since.IsZero() {
+			l.Seconds = max(now.Sub(since).Seconds(), 0)
+		}
+	}
+	return l, nil
 }
 
 // Rollups is the spec of the consumer that keeps the store's rollups:
