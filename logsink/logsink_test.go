@@ -355,7 +355,7 @@ func TestBlobDelivery(t *testing.T) {
 			_, err := s.Append(ctx, "acme", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: fmt.Sprintf("past %d", i)}})
 			require.NoError(t, err)
 		}
-		b, err := blob.OpenBucket(ctx, "file://"+filepath.ToSlash(dir)+"/acme")
+		b, err := blob.OpenBucket(ctx, "file://"+filepath.ToSlash(dir)+"/acme?create_dir=1&metadata=skip")
 		require.NoError(t, err)
 		defer b.Close()
 		var msgs []string
@@ -532,4 +532,3 @@ func TestGuardAfterResolutionAndRedirects(t *testing.T) {
 	}
 	assert.Zero(t, hits.Load(), "the redirect was not followed")
 }
-
