@@ -22,6 +22,7 @@ import (
 	"github.com/ithbat/logs/internal/secrets"
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logsink"
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstream"
 )
@@ -74,6 +75,10 @@ type Options struct {
 	// Settings serves GET and PATCH /api/v1/logs/settings: a tenant's own
 	// retention (log:admin). Nil: those routes answer 404.
 	Settings logstore.Settings
+
+	// LogStreams serves /api/v1/log-streams: a tenant's log streams
+	// (log:admin). Nil: those routes answer 404.
+	LogStreams *logsink.Manager
 
 	// Cursors seals the list's cursors (nextCursor, cursor=). Every
 	// replica of one API must have the same key. Nil: a random key of this
@@ -153,6 +158,12 @@ func (s *Server) routes() []route {
 		// {exportId}, which would match "download".
 		{method: http.MethodGet, path: logexport.DownloadPath, perm: publicRoute, h: s.downloadExport, query: downloadParams},
 		{method: http.MethodGet, path: "/api/v1/logs/export/{exportId}", perm: PermRead, h: s.getExport},
+		{method: http.MethodPost, path: "/api/v1/log-streams", perm: PermAdmin, h: s.createLogStream},
+		{method: http.MethodGet, path: "/api/v1/log-streams", perm: PermAdmin, h: s.listLogStreams},
+		{method: http.MethodGet, path: "/api/v1/log-streams/{id}", perm: PermAdmin, h: s.getLogStream},
+		{method: http.MethodPatch, path: "/api/v1/log-streams/{id}", perm: PermAdmin, h: s.patchLogStream},
+		{method: http.MethodDelete, path: "/api/v1/log-streams/{id}", perm: PermAdmin, h: s.deleteLogStream},
+		{method: http.MethodPost, path: "/api/v1/log-streams/{id}/secret", perm: PermAdmin, h: s.rotateLogStreamSecret},
 	}
 }
 
