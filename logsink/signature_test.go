@@ -36,3 +36,18 @@ func TestSignatureVector(t *testing.T) {
 	assert.True(t, strings.HasPrefix(s, "whsec_"))
 	assert.NotEqual(t, s, logsink.NewSecret())
 }
+
+func TestSecretSealer(t *testing.T) {
+	seal, open := logsink.SecretSealer([]byte("a key of sixteen+"))
+	s, err := seal("whsec_abc")
+	require.NoError(t, err)
+	assert.NotContains(t, s, "abc")
+	got, err := open(s)
+	require.NoError(t, err)
+	assert.Equal(t, "whsec_abc", got)
+	_, other := logsink.SecretSealer([]byte("another key here!"))
+	_, err = other(s)
+	assert.Error(t, err)
+	_, err = open("whsec_abc")
+	assert.Error(t, err, "not sealed")
+}

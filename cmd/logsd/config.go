@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,14 @@ type Config struct {
 	StreamHeartbeat    time.Duration
 	StreamPoll         time.Duration
 	StreamTicketTTL    time.Duration
+
+	LogStreamsAllowPrivate bool
+	LogStreamsPauseAfter   time.Duration
+	LogStreamsTimeout      time.Duration
+	LogStreamsBuckets      string
+	LogStreamsMaxPerTenant int
+	LogStreamsKey          string
+	LogStreamsLease        time.Duration
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
@@ -83,6 +92,13 @@ func (c *Config) settings() []setting {
 		{"stream-heartbeat", &c.StreamHeartbeat, "", "a silent live stream gets a comment this often (default 15s)"},
 		{"stream-poll", &c.StreamPoll, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
 		{"stream-ticket-ttl", &c.StreamTicketTTL, "", "how long a stream ticket may wait to be used (default 1m)"},
+		{"log-streams-allow-private", boolValue{&c.LogStreamsAllowPrivate}, "", "let log streams reach loopback, private and link-local addresses and plain http:// (only for receivers you run yourself: tests, a private network)"},
+		{"log-streams-pause-after", &c.LogStreamsPauseAfter, "", "a log stream failing this long without a success is paused with the reason (default 24h)"},
+		{"log-streams-timeout", &c.LogStreamsTimeout, "", "how long one webhook delivery may take, redirects included (default 10s)"},
+		{"log-streams-buckets", &c.LogStreamsBuckets, "", "comma-separated bucket URLs that blob log streams may write inside, {tenant} standing for the tenant, such as s3://acme-logs/{tenant}/?region=eu-west-1 (default: none, no blob streams)"},
+		{"log-streams-max-per-tenant", &c.LogStreamsMaxPerTenant, "", "log streams one tenant may have (default 10)"},
+		{"log-streams-key", &c.LogStreamsKey, "", "secret that encrypts the webhook signing secrets in the database, at least 16 bytes, the same on every replica (default: derived from the JWT secret)"},
+		{"log-streams-lease", &c.LogStreamsLease, "", "how long a log stream stays with a replica that stopped renewing before another takes it over (default 30s)"},
 	}
 }
 
@@ -209,6 +225,29 @@ func (c *Config) writeSettings(w io.Writer) {
 		fmt.Fprintf(w, "  --%-20s %-26s %s%s\n", s.name, envName(s.name), s.usage, def)
 	}
 }
+
+// boolValue is a setting that is true or false (a flag without a value
+// is true).
+type boolValue struct{ p *bool }
+
+func (v boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is neither true nor false", s)
+	}
+	*v.p = b
+	return nil
+}
+
+func (v boolValue) String() string {
+	if v.p == nil || !*v.p {
+		return "false"
+	}
+	return "true"
+}
+
+// IsBoolFlag lets --flag stand for --flag=true.
+func (v boolValue) IsBoolFlag() bool { return true }
 
 // retentionValue is the --retention setting: a duration of an hour or
 // more, "" for the library's default, or "off" (stored as -1) to keep

@@ -25,6 +25,7 @@ import (
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
 	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logsink"
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstore/bunstore"
 	"github.com/ithbat/logs/logstream"
@@ -57,6 +58,7 @@ type Main struct {
 	done      chan struct{} // closed when the server stops serving
 	retention *logstore.Retention
 	consumers *logconsume.Runner
+	sinks     *logsink.Manager
 	cursors   *logquery.Cursors
 	serveErr  error // why, when it was not Close; read after done
 }
@@ -231,6 +233,10 @@ func (m *Main) Close() error {
 		_ = m.consumers.Close()
 		m.consumers = nil
 	}
+	if m.sinks != nil {
+		_ = m.sinks.Close()
+		m.sinks = nil
+	}
 	if err := m.closeExporter(); err != nil {
 		errs = append(errs, fmt.Errorf("close exporter: %w", err))
 	}
@@ -282,7 +288,12 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors, Settings: m.store})
+	if err := m.openLogStreams(); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
+	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors,
+		Settings: m.store, LogStreams: m.sinks})
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
