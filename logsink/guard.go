@@ -24,6 +24,12 @@ type Guard struct {
 	// AllowPrivate lets requests go to every address, and plain http
 	// (LOGSD_LOG_STREAMS_ALLOW_PRIVATE; receivers on loopback in tests).
 	AllowPrivate bool
+	// Allow lists addresses that are allowed although they are not public
+	// (an operator's own receivers on a private network).
+	Allow []netip.Prefix
+	// AllowHTTP lets destinations use plain http:// (implied by
+	// AllowPrivate).
+	AllowHTTP bool
 	// Resolver resolves names at creation (nil: net.DefaultResolver).
 	Resolver *net.Resolver
 }
@@ -57,6 +63,11 @@ func (g *Guard) CheckAddr(a netip.Addr) error {
 		return nil
 	}
 	a = a.Unmap().WithZone("")
+	for _, p := range g.Allow {
+		if p.Contains(a) {
+			return nil
+		}
+	}
 	why := ""
 	switch {
 	case !a.IsValid():
@@ -89,7 +100,7 @@ func (g *Guard) CheckAddr(a netip.Addr) error {
 // is for the client.
 func (g *Guard) CheckURL(ctx context.Context, u *url.URL) error {
 	switch {
-	case u.Scheme == "http" && g.AllowPrivate:
+	case u.Scheme == "http" && g.httpOK():
 	case u.Scheme != "https":
 		return errors.New("must be an https:// URL")
 	}
@@ -131,6 +142,8 @@ func (g *Guard) CheckURL(ctx context.Context, u *url.URL) error {
 	}
 	return nil
 }
+
+func (g *Guard) httpOK() bool { return g.AllowPrivate || g.AllowHTTP }
 
 // control is the net.Dialer Control of the guarded transport: it runs
 // with the address a connection is about to go to, after resolution.

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -511,24 +513,42 @@ func TestGuardAfterResolutionAndRedirects(t *testing.T) {
 	}, 30*time.Second, 20*time.Millisecond)
 	assert.Zero(t, hits.Load(), "no request reached the loopback receiver")
 
-	// A redirect is followed only when it keeps the POST (307, 308); its
-	// connection goes through the same guarded dialer as the first.
+	// A redirect is followed only when it keeps the POST (307, 308), and
+	// its connection goes through the same guarded dialer: with only the
+	// first hop's address allowed (127.0.0.1), a 307 to 127.0.0.2 is
+	// refused when it connects.
+	inner2 := httptest.NewUnstartedServer(inner.Config.Handler)
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skip("no 127.0.0.2 on this machine:", err)
+	}
+	inner2.Listener = l
+	inner2.Start()
+	defer inner2.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, inner2.URL, http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
 	downgrade := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, inner.URL, http.StatusFound) // 302 turns the POST into a GET
 	}))
 	defer downgrade.Close()
-	ms := manager(t, s, logsink.Options{})
-	for _, tc := range []struct{ url, want string }{
+	ms := manager(t, s, logsink.Options{Guard: &logsink.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, AllowHTTP: true}})
+	for i, tc := range []struct{ url, want string }{
 		{downgrade.URL, "turns the POST into a GET"},
+		{redirector.URL, "127.0.0.2 is a loopback address"},
 	} {
-		st, _, err := ms.Create(ctx, "t2", logsink.Config{Type: "webhook", URL: tc.url})
+		tenant := fmt.Sprintf("t%d", i)
+		st, _, err := ms.Create(ctx, tenant, logsink.Config{Type: "webhook", URL: tc.url})
 		require.NoError(t, err)
-		_, err = s.Append(ctx, "t2", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "x"}})
+		_, err = s.Append(ctx, tenant, []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "x"}})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool {
-			got, err := ms.Get(ctx, "t2", st.ID)
+			got, err := ms.Get(ctx, tenant, st.ID)
 			return err == nil && strings.Contains(got.LastError, tc.want)
 		}, 30*time.Second, 20*time.Millisecond, tc.url)
 	}
+	_, _, err = ms.Create(ctx, "t9", logsink.Config{Type: "webhook", URL: inner2.URL})
+	assert.Equal(t, "url", logs.FieldOf(err), "127.0.0.2 is not allowed")
 	assert.Zero(t, hits.Load(), "the redirect was not followed")
 }

@@ -52,7 +52,7 @@ func newClient(g *Guard, timeout time.Duration) *http.Client {
 			}
 			switch {
 			case req.URL.Scheme == "https":
-			case req.URL.Scheme == "http" && g.AllowPrivate:
+			case req.URL.Scheme == "http" && g.httpOK():
 			default:
 				return fmt.Errorf("a redirect to a %s:// URL; only https:// is followed", req.URL.Scheme)
 			}
