@@ -27,7 +27,7 @@
 //
 // Webhooks get POST {"logs":[...]} with the entries exactly as the list
 // writes them, signed per Standard Webhooks: webhook-id (the same for the
-// same batch, msg_ and a hash of the stream and the batch's cursors),
+// same batch, msg_ and a hash of the stream, the batch's cursors and body),
 // webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>" over
 // "id.timestamp.body" keyed with the stream's whsec_ secret ([Sign],
 // [Verify]). Any 2xx is success. During a rotation both secrets sign.

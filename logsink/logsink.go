@@ -319,7 +319,7 @@ func (m *Manager) apply(ctx context.Context, tenant, id string, recs []logstore.
 		switch ls.Type {
 		case TypeWebhook:
 			body = append(body, "]}"...)
-			err = m.postWebhook(ctx, &ls, messageID(ls.ID, first, last, n), body)
+			err = m.postWebhook(ctx, &ls, messageID(ls.ID, first, last, body), body)
 		case TypeBlob:
 			err = m.putBlob(ctx, &ls, first, body)
 		default:

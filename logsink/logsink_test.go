@@ -83,6 +83,8 @@ type receiver struct {
 	msgs   []string
 	bad    int
 	posts  int
+	failed []string // webhook-id of the deliveries answered 500
+	okIDs  []string // webhook-id of the deliveries taken
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -103,6 +105,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.posts++
 	if r.fail.Load() > 0 {
 		r.fail.Add(-1)
+		r.failed = append(r.failed, req.Header.Get("webhook-id"))
 		http.Error(w, "down", http.StatusInternalServerError)
 		return
 	}
@@ -120,6 +123,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.bad++
 		return
 	}
+	r.okIDs = append(r.okIDs, h.Get("webhook-id"))
 	for _, e := range b.Logs {
 		r.ids = append(r.ids, e.ID)
 		r.msgs = append(r.msgs, e.Message)
@@ -257,6 +261,11 @@ func TestReceiverOutageLosesNothing(t *testing.T) {
 			want[i] = fmt.Sprintf("m%02d", i)
 		}
 		assert.Equal(t, want, msgs, "nothing lost, nothing twice, in order")
+		rc.mu.Lock()
+		require.NotEmpty(t, rc.failed)
+		assert.Equal(t, rc.failed[len(rc.failed)-1], rc.okIDs[0], "a retried batch keeps its webhook-id")
+		assert.Len(t, rc.okIDs, 8, "batches of 7")
+		rc.mu.Unlock()
 		require.Eventually(t, func() bool {
 			got, err := m.Get(ctx, "acme", st.ID)
 			return err == nil && got.Status == logstore.StreamActive && got.Delivered == 50

@@ -62,10 +62,13 @@ func newClient(g *Guard, timeout time.Duration) *http.Client {
 }
 
 // messageID is the webhook-id of a batch: the same for the same batch of
-// the same stream (receivers may dedupe by it), another for any other.
-func messageID(streamID string, first, last logstore.Cursor, n int) string {
-	h := sha256.Sum256([]byte(streamID + "|" + first.String() + "|" + last.String() + "|" + strconv.Itoa(n)))
-	return "msg_" + hex.EncodeToString(h[:16])
+// the same stream (receivers may dedupe by it), another for any other
+// content (the same records under another filter included).
+func messageID(streamID string, first, last logstore.Cursor, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(streamID + "|" + first.String() + "|" + last.String() + "|"))
+	h.Write(body)
+	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // postWebhook delivers one body to the stream's URL, signed with its
