@@ -1,8 +1,8 @@
 // Package bunstore implements logstore.Store, and the persistence the other
 // packages of the service need (logstore.ExportJobs, TicketLedger,
-// Consumers, Settings), on PostgreSQL (through pgx under bun) and on SQLite
-// (bun's sqliteshim), in one code path with dialect switches where the
-// databases differ. It is the only package of the service with SQL.
+// Consumers, Settings, LogStreams), on PostgreSQL (through pgx under bun)
+// and on SQLite (bun's sqliteshim), in one code path with dialect switches
+// where the databases differ. It is the only package of the service with SQL.
 //
 // Open takes a URL: postgres://... or postgresql://... for PostgreSQL,
 // sqlite:///abs/path.db or sqlite://rel/path.db for SQLite (the file and its
