@@ -264,7 +264,9 @@ func testConsole(t *testing.T, backend string) {
 		}
 		y := browsertest.Eval[float64](t, ctx, `(() => { const r = document.querySelector("#chart svg").getBoundingClientRect(); return r.top + r.height / 2; })()`)
 		x0, x1 := x(first), x(last)
-		left := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons, p.ClickCount = input.MouseButtonLeft, 1, 1 }
+		left := func(p *input.DispatchMouseEventParams) {
+			p.Button, p.Buttons, p.ClickCount = input.MouseButtonLeft, 1, 1
+		}
 		require.NoError(t, chromedp.Do(ctx,
 			chromedp.MouseEvent(chromedp.MouseMoved, x0, y),
 			chromedp.MouseEvent(chromedp.MousePressed, x0, y, left),
