@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +41,8 @@ type Config struct {
 	StreamPoll         time.Duration
 	StreamTicketTTL    time.Duration
 
+	Console bool
+
 	LogStreamsAllowPrivate bool
 	LogStreamsPauseAfter   time.Duration
 	LogStreamsTimeout      time.Duration
@@ -53,7 +54,7 @@ type Config struct {
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
 // upper case with - as _ (data-dir: LOGSD_DATA_DIR). ptr is a *string,
-// *int or *time.Duration (a flag of the standard library's type), or a
+// *int, *bool or *time.Duration (a flag of the standard library's type), or a
 // flag.Value. def is the default as the flag would read it; "" leaves the
 // zero value, which for numbers means the library's default, named in
 // usage.
@@ -92,7 +93,8 @@ func (c *Config) settings() []setting {
 		{"stream-heartbeat", &c.StreamHeartbeat, "", "a silent live stream gets a comment this often (default 15s)"},
 		{"stream-poll", &c.StreamPoll, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
 		{"stream-ticket-ttl", &c.StreamTicketTTL, "", "how long a stream ticket may wait to be used (default 1m)"},
-		{"log-streams-allow-private", boolValue{&c.LogStreamsAllowPrivate}, "", "let log streams reach loopback, private and link-local addresses and plain http:// (only for receivers you run yourself: tests, a private network)"},
+		{"console", &c.Console, "true", "serve the web console at / (false: / and /console/ answer 404)"},
+		{"log-streams-allow-private", &c.LogStreamsAllowPrivate, "", "let log streams reach loopback, private and link-local addresses and plain http:// (only for receivers you run yourself: tests, a private network)"},
 		{"log-streams-pause-after", &c.LogStreamsPauseAfter, "", "a log stream failing this long without a success is paused with the reason (default 24h)"},
 		{"log-streams-timeout", &c.LogStreamsTimeout, "", "how long one webhook delivery may take, redirects included (default 10s)"},
 		{"log-streams-buckets", &c.LogStreamsBuckets, "", "comma-separated bucket URLs that blob log streams may write inside, {tenant} standing for the tenant, such as s3://acme-logs/{tenant}/?region=eu-west-1 (default: none, no blob streams)"},
@@ -117,6 +119,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 			fs.StringVar(p, s.name, *p, s.usage)
 		case *int:
 			fs.IntVar(p, s.name, *p, s.usage)
+		case *bool:
+			fs.BoolVar(p, s.name, *p, s.usage)
 		case *time.Duration:
 			fs.DurationVar(p, s.name, *p, s.usage)
 		case flag.Value:
@@ -225,29 +229,6 @@ func (c *Config) writeSettings(w io.Writer) {
 		fmt.Fprintf(w, "  --%-20s %-26s %s%s\n", s.name, envName(s.name), s.usage, def)
 	}
 }
-
-// boolValue is a setting that is true or false (a flag without a value
-// is true).
-type boolValue struct{ p *bool }
-
-func (v boolValue) Set(s string) error {
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		return fmt.Errorf("%q is neither true nor false", s)
-	}
-	*v.p = b
-	return nil
-}
-
-func (v boolValue) String() string {
-	if v.p == nil || !*v.p {
-		return "false"
-	}
-	return "true"
-}
-
-// IsBoolFlag lets --flag stand for --flag=true.
-func (v boolValue) IsBoolFlag() bool { return true }
 
 // retentionValue is the --retention setting: a duration of an hour or
 // more, "" for the library's default, or "off" (stored as -1) to keep
