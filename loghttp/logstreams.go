@@ -173,6 +173,73 @@ func rawStreamFilter(raw json.RawMessage) (logquery.Filter, error) {
 	return logquery.Filter{}, err
 }
 
+// streamFields are the members of a log stream request, each nil when
+// absent.
+type streamFields struct {
+	Type, URL, Format, Status *string
+	Filter                    *logquery.Filter
+	BatchSize                 *int
+	Gzip                      *bool
+	StartDate                 *time.Time
+}
+
+// decodeStreamFields reads the members of a log stream request: each of
+// its type, null being absent (a filter of null is no filter).
+func decodeStreamFields(vals map[string]json.RawMessage) (streamFields, error) {
+	var f streamFields
+	str := func(name string, raw json.RawMessage) (*string, error) {
+		v, err := rawString(name, raw)
+		return &v, err
+	}
+	for name, raw := range vals {
+		if string(raw) == "null" && name != "filter" {
+			continue
+		}
+		var err error
+		switch name {
+		case "type":
+			f.Type, err = str(name, raw)
+		case "url":
+			f.URL, err = str(name, raw)
+		case "format":
+			f.Format, err = str(name, raw)
+		case "status":
+			f.Status, err = str(name, raw)
+		case "filter":
+			var v logquery.Filter
+			v, err = rawStreamFilter(raw)
+			f.Filter = &v
+		case "batchSize":
+			var n int
+			n, err = rawBatchSize(raw)
+			f.BatchSize = &n
+		case "gzip":
+			var b bool
+			b, err = rawBool(name, raw)
+			f.Gzip = &b
+		case "startDate":
+			var v string
+			var t time.Time
+			if v, err = rawString(name, raw); err == nil {
+				t, err = logquery.ParseTime(name, v, false)
+			}
+			f.StartDate = &t
+		}
+		if err != nil {
+			return streamFields{}, err
+		}
+	}
+	return f, nil
+}
+
+func deref[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
 // createLogStream serves POST /api/v1/log-streams (log:admin).
 func (s *Server) createLogStream(w http.ResponseWriter, r *http.Request, c *call) error {
 	m, err := s.logStreams()
@@ -183,36 +250,14 @@ func (s *Server) createLogStream(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	var cfg logsink.Config
-	for _, name := range createStreamFields {
-		raw, ok := vals[name]
-		if !ok || (string(raw) == "null" && name != "filter") {
-			continue
-		}
-		switch name {
-		case "type":
-			cfg.Type, err = rawString(name, raw)
-		case "url":
-			cfg.URL, err = rawString(name, raw)
-		case "format":
-			cfg.Format, err = rawString(name, raw)
-		case "filter":
-			cfg.Filter, err = rawStreamFilter(raw)
-		case "batchSize":
-			cfg.BatchSize, err = rawBatchSize(raw)
-		case "gzip":
-			cfg.Gzip, err = rawBool(name, raw)
-		case "startDate":
-			var v string
-			if v, err = rawString(name, raw); err == nil {
-				cfg.StartDate, err = logquery.ParseTime(name, v, false)
-			}
-		}
-		if err != nil {
-			return err
-		}
+	f, err := decodeStreamFields(vals)
+	if err != nil {
+		return err
 	}
-	st, secret, err := m.Create(r.Context(), c.Tenant, cfg)
+	st, secret, err := m.Create(r.Context(), c.Tenant, logsink.Config{
+		Type: deref(f.Type), URL: deref(f.URL), Filter: deref(f.Filter), BatchSize: deref(f.BatchSize),
+		Format: deref(f.Format), Gzip: deref(f.Gzip), StartDate: deref(f.StartDate),
+	})
 	if err != nil {
 		return err
 	}
@@ -239,23 +284,23 @@ func (s *Server) listLogStreams(w http.ResponseWriter, r *http.Request, c *call)
 	return nil
 }
 
-// streamID is the {id} of the path, checked for shape so that a hostile
-// one goes no further than a 404.
-func streamID(r *http.Request) (string, error) {
+// oneStream returns the Manager and the {id} of the path, checked for
+// shape so that a hostile one goes no further than a 404.
+func (s *Server) oneStream(r *http.Request) (*logsink.Manager, string, error) {
+	m, err := s.logStreams()
+	if err != nil {
+		return nil, "", err
+	}
 	id := mux.Vars(r)["id"]
 	if len(id) != 39 || !strings.HasPrefix(id, "ls-") {
-		return "", logs.NewError(logs.ErrNotFound, "", "no log stream with this id")
+		return nil, "", logs.NewError(logs.ErrNotFound, "", "no log stream with this id")
 	}
-	return id, nil
+	return m, id, nil
 }
 
 // getLogStream serves GET /api/v1/log-streams/{id} (log:admin).
 func (s *Server) getLogStream(w http.ResponseWriter, r *http.Request, c *call) error {
-	m, err := s.logStreams()
-	if err != nil {
-		return err
-	}
-	id, err := streamID(r)
+	m, id, err := s.oneStream(r)
 	if err != nil {
 		return err
 	}
@@ -272,11 +317,7 @@ func (s *Server) getLogStream(w http.ResponseWriter, r *http.Request, c *call) e
 // delivery stopped; filter, url, batchSize and gzip change from the next
 // batch on.
 func (s *Server) patchLogStream(w http.ResponseWriter, r *http.Request, c *call) error {
-	m, err := s.logStreams()
-	if err != nil {
-		return err
-	}
-	id, err := streamID(r)
+	m, id, err := s.oneStream(r)
 	if err != nil {
 		return err
 	}
@@ -284,48 +325,16 @@ func (s *Server) patchLogStream(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	var ch logsink.Change
 	for _, name := range patchStreamFields {
-		raw, ok := vals[name]
-		if !ok {
-			continue
-		}
-		if string(raw) == "null" && name != "filter" {
+		if raw, ok := vals[name]; ok && string(raw) == "null" && name != "filter" {
 			return logs.Invalid(name, "must not be null")
 		}
-		switch name {
-		case "status":
-			v, err := rawString(name, raw)
-			if err != nil {
-				return err
-			}
-			ch.Status = &v
-		case "url":
-			v, err := rawString(name, raw)
-			if err != nil {
-				return err
-			}
-			ch.URL = &v
-		case "filter":
-			f, err := rawStreamFilter(raw)
-			if err != nil {
-				return err
-			}
-			ch.Filter = &f
-		case "batchSize":
-			n, err := rawBatchSize(raw)
-			if err != nil {
-				return err
-			}
-			ch.BatchSize = &n
-		case "gzip":
-			b, err := rawBool(name, raw)
-			if err != nil {
-				return err
-			}
-			ch.Gzip = &b
-		}
 	}
+	f, err := decodeStreamFields(vals)
+	if err != nil {
+		return err
+	}
+	ch := logsink.Change{Status: f.Status, URL: f.URL, Filter: f.Filter, BatchSize: f.BatchSize, Gzip: f.Gzip}
 	st, err := m.Update(r.Context(), c.Tenant, id, ch)
 	if err != nil {
 		return notFoundStream(err)
@@ -338,11 +347,7 @@ func (s *Server) patchLogStream(w http.ResponseWriter, r *http.Request, c *call)
 // (log:admin): a new signing secret, shown once; the previous one signs
 // too for logsink.RotationGrace.
 func (s *Server) rotateLogStreamSecret(w http.ResponseWriter, r *http.Request, c *call) error {
-	m, err := s.logStreams()
-	if err != nil {
-		return err
-	}
-	id, err := streamID(r)
+	m, id, err := s.oneStream(r)
 	if err != nil {
 		return err
 	}
@@ -365,11 +370,7 @@ func (s *Server) rotateLogStreamSecret(w http.ResponseWriter, r *http.Request, c
 
 // deleteLogStream serves DELETE /api/v1/log-streams/{id} (log:admin).
 func (s *Server) deleteLogStream(w http.ResponseWriter, r *http.Request, c *call) error {
-	m, err := s.logStreams()
-	if err != nil {
-		return err
-	}
-	id, err := streamID(r)
+	m, id, err := s.oneStream(r)
 	if err != nil {
 		return err
 	}

@@ -54,16 +54,35 @@ func fromUS(v int64) time.Time {
 	return time.UnixMicro(v).UTC()
 }
 
-func (r *jobRow) job() (logstore.ExportJob, error) {
+// storedFilter reads a filter kept as logquery.Raw JSON (of what, id, for
+// errors), without paging.
+func storedFilter(what, id, s string) (logquery.Filter, error) {
 	var raw logquery.Raw
-	if err := json.Unmarshal([]byte(r.Filter), &raw); err != nil {
-		return logstore.ExportJob{}, fmt.Errorf("bunstore: export job %s: filter: %w: %w", r.ID, logs.ErrInternal, err)
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return logquery.Filter{}, fmt.Errorf("bunstore: %s %s: filter: %w: %w", what, id, logs.ErrInternal, err)
 	}
 	f, err := raw.Filter()
 	if err != nil {
-		return logstore.ExportJob{}, fmt.Errorf("bunstore: export job %s: filter: %w: %w", r.ID, logs.ErrInternal, err)
+		return logquery.Filter{}, fmt.Errorf("bunstore: %s %s: filter: %w: %w", what, id, logs.ErrInternal, err)
 	}
 	f.Page, f.Limit = 0, 0
+	return f, nil
+}
+
+// filterJSON is the form storedFilter reads.
+func filterJSON(what string, f logquery.Filter) (string, error) {
+	b, err := json.Marshal(f.Raw())
+	if err != nil {
+		return "", fmt.Errorf("bunstore: %s: filter: %w: %w", what, logs.ErrInternal, err)
+	}
+	return string(b), nil
+}
+
+func (r *jobRow) job() (logstore.ExportJob, error) {
+	f, err := storedFilter("export job", r.ID, r.Filter)
+	if err != nil {
+		return logstore.ExportJob{}, err
+	}
 	return logstore.ExportJob{
 		ID: r.ID, TenantID: r.TenantID, Format: r.Format, Filter: f, Snapshot: logstore.Snapshot(r.Snapshot),
 		Status: r.Status, EstimatedRecords: r.EstimatedRecords, Records: r.Records, BlobKey: r.BlobKey,
@@ -87,9 +106,9 @@ func (s *Store) jobs(rows []jobRow) ([]logstore.ExportJob, error) {
 
 // InsertExportJob implements logstore.ExportJobs.
 func (s *Store) InsertExportJob(ctx context.Context, j logstore.ExportJob) error {
-	filter, err := json.Marshal(j.Filter.Raw())
+	filter, err := filterJSON("export job", j.Filter)
 	if err != nil {
-		return fmt.Errorf("bunstore: export job: filter: %w: %w", logs.ErrInternal, err)
+		return err
 	}
 	r := jobRow{
 		ID: j.ID, TenantID: j.TenantID, Format: j.Format, Filter: string(filter), Snapshot: string(j.Snapshot),

@@ -3,7 +3,6 @@ package bunstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ithbat/logs"
-	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
 )
 
@@ -53,15 +51,10 @@ const streamColumns = `tenant_id, id, type, url, filter, start_date, start_epoch
 	failing_since, created_at, updated_at`
 
 func (r *streamRow) stream() (logstore.LogStream, error) {
-	var raw logquery.Raw
-	if err := json.Unmarshal([]byte(r.Filter), &raw); err != nil {
-		return logstore.LogStream{}, fmt.Errorf("bunstore: log stream %s: filter: %w: %w", r.ID, logs.ErrInternal, err)
-	}
-	f, err := raw.Filter()
+	f, err := storedFilter("log stream", r.ID, r.Filter)
 	if err != nil {
-		return logstore.LogStream{}, fmt.Errorf("bunstore: log stream %s: filter: %w: %w", r.ID, logs.ErrInternal, err)
+		return logstore.LogStream{}, err
 	}
-	f.Page, f.Limit = 0, 0
 	return logstore.LogStream{
 		ID: r.ID, TenantID: r.TenantID, Type: r.Type, URL: r.URL, Filter: f, StartDate: fromUS(r.StartDate),
 		Start:     logstore.Cursor{Epoch: uint64(r.StartEpoch), Seq: r.StartSeq},
@@ -71,14 +64,6 @@ func (r *streamRow) stream() (logstore.LogStream, error) {
 		LastError: r.LastError, LastErrorAt: fromUS(r.LastErrorAt), LastSuccessAt: fromUS(r.LastSuccessAt),
 		FailingSince: fromUS(r.FailingSince), CreatedAt: fromUS(r.CreatedAt), UpdatedAt: fromUS(r.UpdatedAt),
 	}, nil
-}
-
-func streamFilter(f logquery.Filter) (string, error) {
-	b, err := json.Marshal(f.Raw())
-	if err != nil {
-		return "", fmt.Errorf("bunstore: log stream: filter: %w: %w", logs.ErrInternal, err)
-	}
-	return string(b), nil
 }
 
 func b2i(b bool) int {
@@ -93,7 +78,7 @@ func (s *Store) InsertLogStream(ctx context.Context, ls logstore.LogStream) erro
 	if ls.ID == "" || ls.TenantID == "" {
 		return fmt.Errorf("bunstore: insert log stream: a tenant and an id are required: %w", errInvalid)
 	}
-	filter, err := streamFilter(ls.Filter)
+	filter, err := filterJSON("log stream", ls.Filter)
 	if err != nil {
 		return err
 	}
@@ -159,7 +144,7 @@ func (s *Store) AllLogStreams(ctx context.Context) ([]logstore.LogStream, error)
 
 // UpdateLogStream implements logstore.LogStreams.
 func (s *Store) UpdateLogStream(ctx context.Context, ls logstore.LogStream) error {
-	filter, err := streamFilter(ls.Filter)
+	filter, err := filterJSON("log stream", ls.Filter)
 	if err != nil {
 		return err
 	}
