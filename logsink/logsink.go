@@ -197,6 +197,15 @@ func (m *Manager) loop() {
 // sync runs a consumer for each stream that is not paused, stops the
 // others, and forgets the checkpoints of deleted streams.
 func (m *Manager) sync(ctx context.Context) error {
+	// The consumers first: a consumer is registered only once its stream
+	// exists, so one that the later read of the streams lacks belongs to
+	// a deleted stream (read the other way round, a stream created in
+	// between would lose its fresh checkpoint, and deliver again from its
+	// start).
+	states, err := m.consumers.ConsumerStates(ctx)
+	if err != nil {
+		return err
+	}
 	all, err := m.streams.AllLogStreams(ctx)
 	if err != nil {
 		return err
@@ -234,10 +243,6 @@ func (m *Manager) sync(ctx context.Context) error {
 		m.mu.Lock()
 		m.running[name] = ls.BatchSize
 		m.mu.Unlock()
-	}
-	states, err := m.consumers.ConsumerStates(ctx)
-	if err != nil {
-		return err
 	}
 	for _, st := range states {
 		if strings.HasPrefix(st.Name, ConsumerPrefix) && !exists[st.Name] {
