@@ -188,6 +188,19 @@ func TestLogStreamsHostile(t *testing.T) {
 		{`{"type":"blob","url":"s3://bucket/prefix"}`, "type"},
 		{`{"type":"kafka","url":"https://93.184.215.14/"}`, "type"},
 		{`{"url":"https://93.184.215.14/"}`, "type"},
+		{`{"type":"webhook","url":"https://93.184.215.14/\r\nX-Injected: 1"}`, "url"},
+		{`{"type":"webhook","url":"https://[::]/"}`, "url"},
+		{`{"type":"webhook","url":"https://0/"}`, "url"},
+		{`{"type":"webhook","url":"https://127.1/"}`, "url"},
+		{`{"type":"webhook","url":"https://[fe80::1%25eth0]/"}`, "url"},
+		{`{"type":"webhook","url":"https://[::ffff:169.254.169.254]/"}`, "url"},
+		{`{"type":"webhook","url":"https://93.184.215.14/#frag"}`, "url"},
+		{`{"type":"webhook","url":"//93.184.215.14/"}`, "url"},
+		{`{"type":"webhook","url":"https://93.184.215.14/","filter":{"level":{"$ne":1}}}`, "filter.level"},
+		{`{"type":"webhook","url":"https://93.184.215.14/","filter":{"source":"` + strings.Repeat("s", 200) + `"}}`, "filter.source"},
+		{`{"type":"webhook","url":"https://93.184.215.14/","filter":{"search":"a\u0000b"}}`, "filter.search"},
+		{`{"type":"webhook","url":"https://93.184.215.14/","filter":{"tenantId":"globex"}}`, "filter.tenantId"},
+		{`{"type":"webhook","url":"https://93.184.215.14/","type":"blob"}`, "type"},
 	} {
 		e.streams(t, http.MethodPost, "", "acme", tc.body).requireError(t, http.StatusBadRequest, "invalid_argument", tc.field)
 	}

@@ -100,7 +100,7 @@ func (c *Config) settings() []setting {
 		{"log-streams-buckets", &c.LogStreamsBuckets, "", "comma-separated bucket URLs that blob log streams may write inside, {tenant} standing for the tenant, such as s3://acme-logs/{tenant}/?region=eu-west-1 (default: none, no blob streams)"},
 		{"log-streams-max-per-tenant", &c.LogStreamsMaxPerTenant, "", "log streams one tenant may have (default 10)"},
 		{"log-streams-key", &c.LogStreamsKey, "", "secret that encrypts the webhook signing secrets in the database, at least 16 bytes, the same on every replica (default: derived from the JWT secret)"},
-		{"log-streams-lease", &c.LogStreamsLease, "", "how long a log stream stays with a replica that stopped renewing before another takes it over (default 30s)"},
+		{"log-streams-lease", &c.LogStreamsLease, "", "how long a log stream stays with a replica that stopped renewing before another takes it over; keep it well above the timeout, or a delivery that outlasts it may be made again by another replica meanwhile (default 30s)"},
 	}
 }
 
