@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ithbat/logs"
+	"github.com/ithbat/logs/internal/testdb"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/logsink"
 	"github.com/ithbat/logs/logstore/bunstore"
@@ -227,4 +228,22 @@ func TestLogStreamsHostile(t *testing.T) {
 	e.streams(t, http.MethodPost, "", "acme", `{"type":"webhook","url":"https://93.184.215.14/hook"}`).data(t, http.StatusCreated, &s)
 	e.streams(t, http.MethodPost, "", "acme", `{"type":"webhook","url":"https://93.184.215.14/hook"}`).requireError(t, http.StatusConflict, "conflict", "")
 	assert.NotContains(t, e.Logs.String(), `"status":500`)
+}
+
+// TestLogStreamStartDateWithinRetention: a stream may start in the past,
+// not before the tenant's retention.
+func TestLogStreamStartDateWithinRetention(t *testing.T) {
+	st, err := bunstore.Open(t.Context(), testdb.URL(t, "sqlite"), &bunstore.Options{Retention: 30 * 24 * time.Hour, MaxRetention: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	e := streamsEnv(t, st, true)
+	old := time.Now().Add(-40 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	e.streams(t, http.MethodPost, "", "acme", `{"type":"webhook","url":"https://93.184.215.14/","startDate":"`+old+`"}`).
+		requireError(t, http.StatusBadRequest, "invalid_argument", "startDate")
+	var s streamData
+	recent := time.Now().Add(-10 * 24 * time.Hour).UTC().Format(time.DateOnly)
+	e.streams(t, http.MethodPost, "", "acme", `{"type":"webhook","url":"https://93.184.215.14/","startDate":"`+recent+`"}`).
+		data(t, http.StatusCreated, &s)
+	require.NotNil(t, s.StartDate)
+	assert.True(t, strings.HasPrefix(*s.StartDate, recent))
 }
