@@ -11,6 +11,12 @@
 //	POST /api/v1/logs/export             log:read; 202, an export job (package logexport)
 //	GET  /api/v1/logs/export/{exportId}  log:read; the job; downloadUrl once ready
 //	GET  /api/v1/logs/export/download    no auth: the signed query is the credential
+//	POST   /api/v1/log-streams              log:admin; 201, a log stream (package logsink) and its secret
+//	GET    /api/v1/log-streams              log:admin; the tenant's log streams
+//	GET    /api/v1/log-streams/{id}         log:admin; status, delivered, lag, last error and success
+//	PATCH  /api/v1/log-streams/{id}         log:admin; pause, resume, filter, url, batchSize, gzip
+//	DELETE /api/v1/log-streams/{id}         log:admin; stop and forget it
+//	POST   /api/v1/log-streams/{id}/secret  log:admin; rotate the signing secret
 //
 // Each GET route but the stream also answers HEAD (the same status and
 // headers, no body), as HTTP requires.
