@@ -10,7 +10,8 @@
 // # Delivery
 //
 // Each batch of the consumer (up to the stream's batchSize entries after
-// the checkpoint) is filtered, then delivered as one request or object;
+// the checkpoint) is filtered, then delivered as one request or object
+// (several, in order, when its body would pass MaxDeliveryBytes);
 // the checkpoint moves over it only once the destination took it, in the
 // transaction that also counts it (logstore.LogStreamDelivered), so the
 // delivered count is exact. Delivery is at least once: a process that

@@ -25,6 +25,9 @@ const (
 	MaxBatchSize        = 1000
 	DefaultMaxPerTenant = 10
 	DefaultSync         = 5 * time.Second
+	// MaxDeliveryBytes bounds one request's body (one object): a batch
+	// whose entries are larger goes in several, in order.
+	MaxDeliveryBytes = 4 << 20
 	// RotationGrace is how long the previous secret still signs after a
 	// rotation, so that receivers can switch without losing a delivery.
 	RotationGrace = 24 * time.Hour
@@ -297,54 +300,83 @@ func (m *Manager) apply(ctx context.Context, tenant, id string, recs []logstore.
 		return nil, errPaused
 	}
 	match := ls.Filter.Matcher()
-	var body []byte
+	now := m.now()
 	n := 0
-	if ls.Type == TypeWebhook {
-		body = append(body, `{"logs":[`...)
+	// One request (object) per batch, split where its body would pass
+	// MaxDeliveryBytes. A part's name is the cursor of its first record
+	// (the batch's first for the first part), so a batch delivered again
+	// has the same parts.
+	var body []byte
+	parts, first, partFirst := 0, recs[0].Cursor, recs[0].Cursor
+	flush := func(lastRec logstore.Cursor) error {
+		if parts == 0 {
+			return nil
+		}
+		var err error
+		switch ls.Type {
+		case TypeWebhook:
+			body = append(body, "]}"...)
+			err = m.postWebhook(ctx, &ls, messageID(ls.ID, partFirst, lastRec, body), body)
+		case TypeBlob:
+			err = m.putBlob(ctx, &ls, partFirst, body)
+		default:
+			err = fmt.Errorf("unknown type %q", ls.Type)
+		}
+		m.count(id, parts, err)
+		body, parts = body[:0], 0
+		return err
 	}
 	for i := range recs {
 		e := &recs[i].Entry
 		if !match.Match(*e) || (!ls.StartDate.IsZero() && e.CreatedAt.Before(ls.StartDate)) {
 			continue
 		}
-		if n > 0 && ls.Type == TypeWebhook {
-			body = append(body, ',')
-		}
-		if body, err = logs.AppendJSON(body, e, nil); err != nil {
+		line, err := logs.AppendJSON(nil, e, nil)
+		if err != nil {
 			return nil, err
 		}
+		if parts > 0 && len(body)+len(line) > MaxDeliveryBytes {
+			if err = flush(recs[i-1].Cursor); err != nil {
+				return nil, m.failed(ctx, tenant, id, now, err)
+			}
+			partFirst = recs[i].Cursor
+		}
+		if parts == 0 {
+			if n == 0 {
+				partFirst = first
+			}
+			if ls.Type == TypeWebhook {
+				body = append(body, `{"logs":[`...)
+			}
+		} else if ls.Type == TypeWebhook {
+			body = append(body, ',')
+		}
+		body = append(body, line...)
 		if ls.Type != TypeWebhook {
 			body = append(body, '\n')
 		}
+		parts++
 		n++
 	}
-	now := m.now()
-	if n > 0 {
-		first, last := recs[0].Cursor, recs[len(recs)-1].Cursor
-		switch ls.Type {
-		case TypeWebhook:
-			body = append(body, "]}"...)
-			err = m.postWebhook(ctx, &ls, messageID(ls.ID, first, last, body), body)
-		case TypeBlob:
-			err = m.putBlob(ctx, &ls, first, body)
-		default:
-			err = fmt.Errorf("unknown type %q", ls.Type)
-		}
-		m.count(id, n, err)
-		if err != nil {
-			reason := fmt.Sprintf("paused after failing for %s without a success; last error: %s", m.opts.PauseAfter, clip(err.Error(), 300))
-			st, ferr := m.streams.LogStreamFailed(ctx, tenant, id, clip(err.Error(), 500), now, m.opts.PauseAfter, reason)
-			if ferr != nil {
-				m.log.Warn("logsink: record a failure", "stream", id, "err", ferr)
-			}
-			if st.Status == logstore.StreamPaused {
-				m.log.Warn("logsink: paused a failing log stream", "tenant", tenant, "stream", id, "err", err)
-				m.Kick()
-			}
-			return nil, fmt.Errorf("logsink: stream %s: %w", id, err)
-		}
+	if err := flush(recs[len(recs)-1].Cursor); err != nil {
+		return nil, m.failed(ctx, tenant, id, now, err)
 	}
 	return []logstore.Effect{logstore.LogStreamDelivered{Tenant: tenant, ID: id, N: int64(n), At: now}}, nil
+}
+
+// failed records a failed delivery on the stream (pausing it when it has
+// failed long enough) and returns the error for the runner, which retries.
+func (m *Manager) failed(ctx context.Context, tenant, id string, now time.Time, err error) error {
+	reason := fmt.Sprintf("paused after failing for %s without a success; last error: %s", m.opts.PauseAfter, clip(err.Error(), 300))
+	st, ferr := m.streams.LogStreamFailed(ctx, tenant, id, clip(err.Error(), 500), now, m.opts.PauseAfter, reason)
+	if ferr != nil {
+		m.log.Warn("logsink: record a failure", "stream", id, "err", ferr)
+	}
+	if st.Status == logstore.StreamPaused {
+		m.log.Warn("logsink: paused a failing log stream", "tenant", tenant, "stream", id, "err", err)
+		m.Kick()
+	}
+	return fmt.Errorf("logsink: stream %s: %w", id, err)
 }
 
 func (m *Manager) count(id string, n int, err error) {

@@ -564,3 +564,37 @@ func TestGuardAfterResolutionAndRedirects(t *testing.T) {
 	assert.Equal(t, "url", logs.FieldOf(err), "127.0.0.2 is not allowed")
 	assert.Zero(t, hits.Load(), "the redirect was not followed")
 }
+
+// TestLargeBatchInParts: a batch whose body would pass MaxDeliveryBytes
+// goes in several requests, in order, each signed.
+func TestLargeBatchInParts(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, testdb.SQLite(t))
+	m := manager(t, s, logsink.Options{})
+	rc := newReceiver(t)
+	_, secret, err := m.Create(ctx, "acme", logsink.Config{Type: "webhook", URL: rc.srv.URL, BatchSize: 1000})
+	require.NoError(t, err)
+	rc.secret.Store(secret)
+	big := strings.Repeat("x", 60<<10)
+	es := make([]logs.Entry, 150) // 150 x 60 KiB: 9 MiB, three parts
+	for i := range es {
+		es[i] = logs.Entry{Level: logs.LevelInfo, Source: "s", Message: fmt.Sprintf("%03d %s", i, big)}
+	}
+	_, err = s.Append(ctx, "acme", es)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { ids, _, _ := rc.received(); return len(ids) >= 150 }, 30*time.Second, 20*time.Millisecond)
+	_, msgs, bad := rc.received()
+	assert.Zero(t, bad)
+	require.Len(t, msgs, 150)
+	for i, msg := range msgs {
+		assert.True(t, strings.HasPrefix(msg, fmt.Sprintf("%03d ", i)), "in order")
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	assert.GreaterOrEqual(t, len(rc.okIDs), 3, "in parts of at most 4 MiB")
+	seen := map[string]bool{}
+	for _, id := range rc.okIDs {
+		assert.False(t, seen[id], "each part its own webhook-id")
+		seen[id] = true
+	}
+}
