@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/ithbat/logs/logconsume"
@@ -27,6 +28,9 @@ func (m *Main) openLogStreams() error {
 	}
 	for _, b := range strings.Split(c.LogStreamsBuckets, ",") {
 		if b = strings.TrimSpace(b); b != "" {
+			if u, err := url.Parse(strings.ReplaceAll(b, "{tenant}", "t")); err != nil || u.Scheme == "" {
+				return fmt.Errorf("--log-streams-buckets (LOGSD_LOG_STREAMS_BUCKETS): %q is not a bucket URL such as s3://bucket/{tenant}/?region=...", b)
+			}
 			o.Buckets = append(o.Buckets, b)
 		}
 	}
