@@ -30,7 +30,9 @@
 // Options.MaxRetry with up to a fifth more at random (jitter), so that a
 // destination that dedupes by batch sees one batch under one identity.
 // After a restart or a change of owner the batch is read afresh: it starts
-// at the same checkpoint and may hold more entries.
+// at the same checkpoint and may hold more entries. A checkpoint that
+// cannot be stored (a database error) is tried again, with the same
+// effects, without calling Apply again.
 //
 // # Replicas and leases
 //

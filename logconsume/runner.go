@@ -297,11 +297,17 @@ func (r *Runner) run(ctx context.Context, c *running) {
 			to := recs[len(recs)-1].Cursor
 			ok, err := r.consumers.AdvanceConsumer(wctx, name, r.owner, cp, to, r.opts.Now(), effects...)
 			cancel()
-			if err != nil {
+			for err != nil {
+				// Advance again, not Apply again: the batch took effect (a
+				// webhook was called). The advance moves the checkpoint from
+				// cp only, so one that did commit before its error makes
+				// this one report false, which is the lost lease below.
 				if !fail("advance the checkpoint", err) {
-					return
+					return // the batch is handed out again by the next owner
 				}
-				continue
+				actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Lease)
+				ok, err = r.consumers.AdvanceConsumer(actx, name, r.owner, cp, to, r.opts.Now(), effects...)
+				cancel()
 			}
 			if !ok {
 				log.Info("logconsume: lost the lease; claiming again")

@@ -191,8 +191,12 @@ func TestWebhookDeliversEverythingInOrder(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		require.Eventually(t, func() bool { ids, _, _ := rc.received(); return len(ids) >= writers*per },
-			60*time.Second, 20*time.Millisecond)
+		if !assert.Eventually(t, func() bool { ids, _, _ := rc.received(); return len(ids) >= writers*per },
+			3*time.Minute, 50*time.Millisecond) {
+			ids, _, bad := rc.received()
+			got, err := m.Get(ctx, "acme", st.ID)
+			t.Fatalf("received %d of %d (bad %d); the stream: %+v %v", len(ids), writers*per, bad, got, err)
+		}
 		ids, msgs, bad := rc.received()
 		assert.Zero(t, bad, "every delivery signed")
 		require.Len(t, ids, writers*per, "once each")
