@@ -267,3 +267,23 @@ func (r *recent) add(id string) bool {
 	r.next = (r.next + 1) % len(r.ring)
 	return true
 }
+
+// StreamPosition returns the event id of the stream's position now (the
+// lastEventId of a stream ticket): a Stream resumed from it yields every
+// entry that becomes visible after this call, so a caller can read the
+// history with All and then the live stream without a gap (an entry may be
+// in both; compare ids).
+func (c *Client) StreamPosition(ctx context.Context, f logquery.Filter) (string, error) {
+	body, _ := json.Marshal(f.Raw())
+	var data struct {
+		LastEventID string `json:"lastEventId"`
+	}
+	resp, err := c.do(ctx, http.MethodPost, "/api/v1/logs/stream/tickets", nil, body, "application/json", &data)
+	if err != nil {
+		return "", err
+	}
+	if data.LastEventID == "" {
+		return "", badAnswer(resp, "the ticket's answer has no lastEventId")
+	}
+	return data.LastEventID, nil
+}
