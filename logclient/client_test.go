@@ -429,3 +429,30 @@ func testStats(t *testing.T, d *logsdtest.Daemon) {
 	_, err = c.Stats(ctx, logquery.Filter{}, "7m")
 	assert.Equal(t, "interval", fieldOf(err))
 }
+
+func TestPrepare(t *testing.T) {
+	at := time.Date(2026, 11, 30, 14, 32, 7, 123456789, time.UTC)
+	in := make([]logs.Entry, 50)
+	for i := range in {
+		in[i].CreatedAt = at
+	}
+	in[10].ID = "019ad1f0-8a3c-7d2e-9c11-3b0f6a2e9d41"
+	in[20].CreatedAt = time.Time{}
+	require.NoError(t, logclient.Prepare(in))
+	prev := ""
+	for i, e := range in {
+		switch i {
+		case 10:
+			assert.Equal(t, "019ad1f0-8a3c-7d2e-9c11-3b0f6a2e9d41", e.ID, "an id given is kept")
+			continue
+		case 20:
+			assert.WithinDuration(t, time.Now(), e.CreatedAt, time.Hour, "no time: now")
+			continue
+		}
+		assert.Greater(t, e.ID, prev, "ids of one time increase in order")
+		prev = e.ID
+		u := e.ID[:8] + e.ID[9:13]
+		assert.Equal(t, fmt.Sprintf("%012x", at.UnixMilli()), u, "a UUIDv7 of the entry's time")
+		assert.Equal(t, byte('7'), e.ID[14])
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -35,21 +36,35 @@ type IngestOptions struct {
 
 // Prepare gives each entry without an id a UUIDv7 of its time, and each
 // entry without a time the time now, so that sending the entries again
-// stores nothing twice (the server keeps an id once). It changes entries
-// in place. Ingest calls it.
+// stores nothing twice (the server keeps an id once). Entries of the same
+// time get ids that increase in their order, so that a list (newest first,
+// ties by id) shows them last first, as if they had been written one by
+// one. It changes entries in place. Ingest calls it.
 func Prepare(entries []logs.Entry) error {
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	byTime := map[time.Time][]int{} // the entries that need an id, by time
 	for i := range entries {
 		e := &entries[i]
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = now
 		}
 		if e.ID == "" {
-			id, err := logstore.NewID(e.CreatedAt)
+			t := e.CreatedAt.UTC().Truncate(time.Microsecond)
+			byTime[t] = append(byTime[t], i)
+		}
+	}
+	for t, idx := range byTime {
+		ids := make([]string, len(idx))
+		for k := range ids {
+			id, err := logstore.NewID(t)
 			if err != nil {
 				return fmt.Errorf("logclient: new id: %w", err)
 			}
-			e.ID = id
+			ids[k] = id
+		}
+		slices.Sort(ids)
+		for k, i := range idx {
+			entries[i].ID = ids[k]
 		}
 	}
 	return nil
