@@ -64,12 +64,22 @@ func moduleRoot() (string, error) {
 // its path. Tests calling it are skipped with -short.
 func Binary(tb testing.TB, name string) string {
 	tb.Helper()
+	return BinaryIn(tb, ".", "./cmd/"+name)
+}
+
+// BinaryIn builds the package pkg (such as ./tail) of the module in the
+// folder dir of this module (such as examples, a module of its own), once
+// per process, and returns its path. Tests calling it are skipped with
+// -short.
+func BinaryIn(tb testing.TB, dir, pkg string) string {
+	tb.Helper()
 	if testing.Short() {
 		tb.Skip("builds and runs binaries")
 	}
 	binMu.Lock()
 	defer binMu.Unlock()
-	if p, ok := binDone[name]; ok {
+	key := dir + " " + pkg
+	if p, ok := binDone[key]; ok {
 		return p
 	}
 	root, err := moduleRoot()
@@ -81,13 +91,13 @@ func Binary(tb testing.TB, name string) string {
 			tb.Fatal(err)
 		}
 	}
-	p := filepath.Join(binDir, name)
-	cmd := exec.Command("go", "build", "-o", p, "./cmd/"+name)
-	cmd.Dir = root
+	p := filepath.Join(binDir, strings.NewReplacer("/", "_", ".", "_", " ", "_").Replace(key))
+	cmd := exec.Command("go", "build", "-o", p, pkg)
+	cmd.Dir = filepath.Join(root, dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build ./cmd/%s: %v\n%s", name, err, out)
+		tb.Fatalf("go build %s in %s: %v\n%s", pkg, dir, err, out)
 	}
-	binDone[name] = p
+	binDone[key] = p
 	return p
 }
 
