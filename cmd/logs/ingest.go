@@ -103,7 +103,11 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		}
 		return fmt.Errorf("%s: %w (nothing was stored)", name, err)
 	}
-	fmt.Fprintf(e.stderr, "stored %d entries\n", stored)
+	if stored == 1 {
+		fmt.Fprintln(e.stderr, "stored 1 entry")
+	} else {
+		fmt.Fprintf(e.stderr, "stored %d entries\n", stored)
+	}
 	return nil
 }
 

@@ -98,6 +98,7 @@ type tablePrinter struct {
 	w           io.Writer
 	color       bool
 	sourceWidth int
+	msgWidth    int // messages are padded to it when metadata follows
 	header      bool
 }
 
@@ -113,8 +114,10 @@ func (p *tablePrinter) entry(e logs.Entry) error {
 	if c, ok := levelColor[e.Level]; ok && p.color {
 		lv = c + lv + "\x1b[0m"
 	}
-	fmt.Fprintf(&b, "%-27s  %s  %-*s  %s", logs.FormatTime(e.CreatedAt), lv, p.sourceWidth, clean(e.Source, 40), clean(e.Message, 400))
+	msg := clean(e.Message, 400)
+	fmt.Fprintf(&b, "%-27s  %s  %-*s  %s", logs.FormatTime(e.CreatedAt), lv, p.sourceWidth, clean(e.Source, 40), msg)
 	if md := shortMetadata(e.Metadata); md != "" {
+		b.WriteString(strings.Repeat(" ", max(p.msgWidth-utf8.RuneCountInString(msg), 0)))
 		if p.color {
 			md = "\x1b[2m" + md + "\x1b[0m"
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/ithbat/logs/logclient"
 	"github.com/ithbat/logs/logquery"
@@ -81,7 +82,8 @@ func runQuery(ctx context.Context, e *env, args []string) error {
 		if tp, ok := p.(*tablePrinter); ok {
 			tp.sourceWidth = 6
 			for _, entry := range res.Logs {
-				tp.sourceWidth = max(tp.sourceWidth, min(len(clean(entry.Source, 40)), 40))
+				tp.sourceWidth = max(tp.sourceWidth, utf8.RuneCountInString(clean(entry.Source, 40)))
+				tp.msgWidth = min(max(tp.msgWidth, utf8.RuneCountInString(clean(entry.Message, 400))), 60)
 			}
 		}
 		for _, entry := range res.Logs {
