@@ -200,6 +200,12 @@ func (c *Client) DownloadExport(ctx context.Context, j *ExportJob, w io.Writer, 
 			counter.Write(buf[:n])
 			p.Bytes += int64(n)
 			p.Records = counter.Records()
+			if p.Records > j.EstimatedRecords {
+				// An answer that goes on beyond the records announced
+				// is not the export: stop reading it.
+				return p.Bytes, fmt.Errorf("logclient: export %s: the file holds more than the %d records the export announced: %w",
+					j.ID, j.EstimatedRecords, ErrRecordCount)
+			}
 			if progress != nil && time.Since(last) >= 100*time.Millisecond {
 				last = time.Now()
 				progress(p)

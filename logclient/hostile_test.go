@@ -280,3 +280,97 @@ func TestHostileExport(t *testing.T) {
 		assert.Equal(t, "exp-1", j.ID)
 	})
 }
+
+func TestHostileEnds(t *testing.T) {
+	// A server that ends every stream at once, without a retry: the
+	// client does not reconnect in a tight loop.
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "event: end\ndata: {\"reason\":\"shutdown\",\"message\":\"bye\"}\n\n")
+	})
+	var waits []time.Duration
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s := c.Stream(logquery.Filter{}, &logclient.StreamOptions{MinBackoff: time.Millisecond, MaxBackoff: 64 * time.Millisecond,
+		OnReconnect: func(err error, wait time.Duration) {
+			var end *logclient.EndError
+			require.ErrorAs(t, err, &end)
+			assert.Equal(t, "shutdown", end.Reason)
+			if waits = append(waits, wait); len(waits) == 8 {
+				cancel()
+			}
+		}})
+	for _, err := range s.Entries(ctx) {
+		assert.ErrorIs(t, err, context.Canceled)
+	}
+	require.Len(t, waits, 8)
+	assert.Greater(t, waits[7], waits[0]*8, "the waits grow: %v", waits)
+}
+
+func TestHostileIngest(t *testing.T) {
+	t.Run("a batch too large for the server is sent in halves", func(t *testing.T) {
+		var mu sync.Mutex
+		var sizes []int
+		c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(r.Body)
+			n := strings.Count(strings.TrimSpace(buf.String()), "\n") + 1
+			mu.Lock()
+			sizes = append(sizes, n)
+			mu.Unlock()
+			if n > 3 {
+				w.WriteHeader(413)
+				fmt.Fprint(w, `{"success":false,"error":{"code":"payload_too_large","message":"too large"}}`)
+				return
+			}
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("%q", fmt.Sprint(i))
+			}
+			w.WriteHeader(201)
+			fmt.Fprintf(w, `{"success":true,"data":{"ids":[%s],"count":%d}}`, strings.Join(ids, ","), n)
+		})
+		in := make([]logs.Entry, 10)
+		for i := range in {
+			in[i] = logs.Entry{Level: logs.LevelInfo, Source: "s", Message: "m"}
+		}
+		ids, err := c.Ingest(t.Context(), in, nil)
+		require.NoError(t, err)
+		assert.Len(t, ids, 10)
+		assert.Equal(t, []int{10, 5, 2, 3, 5, 2, 3}, sizes)
+	})
+	t.Run("fewer ids than entries", func(t *testing.T) {
+		c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(201)
+			fmt.Fprint(w, `{"success":true,"data":{"ids":["a"],"count":1}}`)
+		})
+		_, err := c.Ingest(t.Context(), make([]logs.Entry, 2), nil)
+		assert.ErrorContains(t, err, "stored 1 entries of a batch of 2")
+	})
+}
+
+func TestHostileDownload(t *testing.T) {
+	// A download that never ends: it stops once it holds more records
+	// than announced.
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/file":
+			fmt.Fprint(w, "id,tenantId,level,source,message,metadata,createdAt\r\n")
+			for {
+				if _, err := fmt.Fprint(w, "1,acme,info,s,m,{},t\r\n"); err != nil {
+					return
+				}
+			}
+		default:
+			fmt.Fprint(w, `{"success":true,"data":{"exportId":"exp-1","status":"ready","format":"csv","estimatedRecords":3,"downloadUrl":"/file","expiresAt":"2026-11-30T15:32:07.000000Z","createdAt":"2026-11-30T14:32:07.000000Z"}}`)
+		}
+	})
+	var buf bytes.Buffer
+	_, err := c.Export(t.Context(), logclient.CSV, logquery.Filter{}, &buf, nil)
+	assert.ErrorIs(t, err, logclient.ErrRecordCount)
+	assert.Less(t, buf.Len(), 1<<20)
+
+	j := &logclient.ExportJob{ID: "exp-1", Status: "ready", Format: "csv", DownloadURL: "javascript:alert(1)"}
+	_, err = c.DownloadExport(t.Context(), j, &buf, nil)
+	assert.ErrorContains(t, err, "not an http(s) URL")
+}

@@ -101,44 +101,37 @@ func (c *Client) Ingest(ctx context.Context, entries []logs.Entry, opts *IngestO
 	if err := Prepare(prepared); err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(prepared))
-	var body bytes.Buffer
-	first := 0 // index of the batch's first entry
-	flush := func(end int) error {
-		if end == first {
-			return nil
-		}
-		got, err := c.ingestBatch(ctx, body.Bytes(), end-first, first, o)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, got...)
-		body.Reset()
-		first = end
-		return nil
-	}
+	lines := make([][]byte, len(prepared))
 	for i := range prepared {
 		line, err := prepared[i].MarshalJSON()
 		if err != nil {
-			return ids, logs.Invalid(fmt.Sprintf("logs[%d].metadata", i), "cannot be encoded as JSON: %v", err)
+			return nil, logs.Invalid(fmt.Sprintf("logs[%d].metadata", i), "cannot be encoded as JSON: %v", err)
 		}
-		if i > first && (i-first >= o.BatchSize || body.Len()+len(line)+1 > o.MaxBatchBytes) {
-			if err := flush(i); err != nil {
+		lines[i] = line
+	}
+	ids := make([]string, 0, len(prepared))
+	first, size := 0, 0 // the batch being gathered: lines[first:i], of size bytes
+	for i := 0; i <= len(lines); i++ {
+		if i > first && (i == len(lines) || i-first >= o.BatchSize || size+len(lines[i])+1 > o.MaxBatchBytes) {
+			got, err := c.ingestBatch(ctx, lines[first:i], first, o)
+			ids = append(ids, got...)
+			if err != nil {
 				return ids, err
 			}
+			first, size = i, 0
 		}
-		body.Write(line)
-		body.WriteByte('\n')
-	}
-	if err := flush(len(prepared)); err != nil {
-		return ids, err
+		if i < len(lines) {
+			size += len(lines[i]) + 1
+		}
 	}
 	return ids, nil
 }
 
-// ingestBatch sends one NDJSON batch of n entries, the first being
-// entries[first], with retries.
-func (c *Client) ingestBatch(ctx context.Context, body []byte, n, first int, o IngestOptions) ([]string, error) {
+// ingestBatch sends the NDJSON lines of one batch, the first being entry
+// first of the caller's, with retries; a batch the server finds too large
+// (413) is sent again in halves. It returns the ids stored.
+func (c *Client) ingestBatch(ctx context.Context, lines [][]byte, first int, o IngestOptions) ([]string, error) {
+	body := bytes.Join(lines, []byte("\n"))
 	b := Backoff{Min: o.MinBackoff, Max: o.MaxBackoff}
 	for attempt := 0; ; attempt++ {
 		var data struct {
@@ -147,13 +140,22 @@ func (c *Client) ingestBatch(ctx context.Context, body []byte, n, first int, o I
 		}
 		resp, err := c.do(ctx, http.MethodPost, "/api/v1/logs", nil, body, "application/x-ndjson", &data)
 		if err == nil {
-			if len(data.IDs) != n {
-				return nil, badAnswer(resp, "the server stored %d entries of a batch of %d", len(data.IDs), n)
+			if len(data.IDs) != len(lines) {
+				return nil, badAnswer(resp, "the server stored %d entries of a batch of %d", len(data.IDs), len(lines))
 			}
 			return data.IDs, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if logs.Code(err) == logs.CodeTooLarge && len(lines) > 1 {
+			half := len(lines) / 2
+			ids, err := c.ingestBatch(ctx, lines[:half], first, o)
+			if err != nil {
+				return ids, err
+			}
+			more, err := c.ingestBatch(ctx, lines[half:], first+half, o)
+			return append(ids, more...), err
 		}
 		if !retryable(err) || attempt >= o.MaxRetries {
 			return nil, shiftField(err, first)

@@ -125,12 +125,12 @@ func (s *Stream) Entries(ctx context.Context) iter.Seq2[logs.Entry, error] {
 			if progressed {
 				b.Reset()
 			}
-			wait := b.Next()
-			var end *EndError
-			if errors.As(err, &end) {
-				wait = 0 // the server asked for a reconnection: its retry: alone
-			}
-			wait = max(wait, retry, retryAfter(err))
+			// After an end event that followed entries, as after any
+			// connection that delivered some, the wait starts again from
+			// the shortest; a server that ends or fails every connection
+			// at once is retried ever more slowly. The server's retry: and
+			// Retry-After are waited at least.
+			wait := max(b.Next(), retry, retryAfter(err))
 			if s.opts.OnReconnect != nil {
 				s.opts.OnReconnect(err, wait)
 			}

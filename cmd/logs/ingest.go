@@ -131,6 +131,9 @@ func eachEntry(r io.Reader, first int, fn func(line int, e logs.Entry) error) er
 			}
 			return err
 		}
+		if line == first {
+			raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a byte order mark some editors write
+		}
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
 			continue

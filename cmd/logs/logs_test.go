@@ -95,7 +95,7 @@ func testQuery(t *testing.T, c cli) {
 	_, stderr, code := c.run(t, "", "ingest", "--batch", "50", writeFile(t, ndjson(120, "auth", 0)))
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, "stored 120 entries\n", stderr)
-	_, stderr, code = c.run(t, ndjson(3, "scim", 200), "ingest", "-")
+	_, stderr, code = c.run(t, "\xef\xbb\xbf"+strings.ReplaceAll(ndjson(3, "scim", 200), "\n", "\r\n"), "ingest", "-")
 	require.Equal(t, 0, code, stderr)
 
 	out, stderr, code := c.run(t, "", "query", "--level", "error", "--source", "auth", "-o", "jsonl")
