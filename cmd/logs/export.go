@@ -14,11 +14,7 @@ import (
 )
 
 func runExport(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "export", "--format csv|json|ndjson [filters] -o FILE")
-	var cf common
-	var ff filterFlags
-	cf.register(fs, e)
-	ff.register(fs)
+	fs, cf, ff := filterCommand(e, "export", "--format csv|json|ndjson [filters] -o FILE")
 	format := fs.String("format", "csv", "csv, json or ndjson")
 	out := fs.String("o", "", "file to write (required; - for stdout); it appears only once complete and checked")
 	force := fs.Bool("force", false, "replace the file when it exists")

@@ -195,6 +195,17 @@ func (c *common) client() (*logclient.Client, error) {
 	return cl, nil
 }
 
+// filterCommand is the flag set of a command that reads with a filter:
+// the common flags and the filter's.
+func filterCommand(e *env, name, args string) (*flag.FlagSet, *common, *filterFlags) {
+	fs := newFlagSet(e, name, args)
+	var cf common
+	var ff filterFlags
+	cf.register(fs, e)
+	ff.register(fs)
+	return fs, &cf, &ff
+}
+
 // filterFlags are the filter flags.
 type filterFlags struct {
 	level, source, search string

@@ -11,11 +11,7 @@ import (
 )
 
 func runQuery(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "query", "[filters] [--limit N | --all] [-o table|json|jsonl|csv]")
-	var cf common
-	var ff filterFlags
-	cf.register(fs, e)
-	ff.register(fs)
+	fs, cf, ff := filterCommand(e, "query", "[filters] [--limit N | --all] [-o table|json|jsonl|csv]")
 	limit := fs.Int("limit", 50, "print at most this many entries, newest first")
 	all := fs.Bool("all", false, "print every matching entry (page after page)")
 	page := fs.Int("page", 0, "start at this page of --limit entries (at most 500)")

@@ -11,11 +11,7 @@ import (
 )
 
 func runStats(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "stats", "[filters] [--interval 1m|5m|1h|1d] [-o chart|json]")
-	var cf common
-	var ff filterFlags
-	cf.register(fs, e)
-	ff.register(fs)
+	fs, cf, ff := filterCommand(e, "stats", "[filters] [--interval 1m|5m|1h|1d] [-o chart|json]")
 	interval := fs.String("interval", "", "bucket width: 1m, 5m, 1h or 1d (by default chosen from the range)")
 	out := fs.String("o", "chart", "output: chart or json")
 	width := fs.Int("width", 50, "the longest bar, in characters")

@@ -12,11 +12,7 @@ import (
 )
 
 func runTail(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "tail", "[filters] [--from-start | --last-event-id ID] [-o table|jsonl]")
-	var cf common
-	var ff filterFlags
-	cf.register(fs, e)
-	ff.register(fs)
+	fs, cf, ff := filterCommand(e, "tail", "[filters] [--from-start | --last-event-id ID] [-o table|jsonl]")
 	fromStart := fs.Bool("from-start", false, "print the matching entries there are first (oldest first), then the new ones")
 	lastID := fs.String("last-event-id", "", "continue after this event id (what a tail printed on exit)")
 	out := fs.String("o", "table", "output: table or jsonl")
