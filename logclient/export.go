@@ -38,6 +38,7 @@ type ExportJob struct {
 	Status           string    `json:"status"`
 	Format           Format    `json:"format"`
 	EstimatedRecords int64     `json:"estimatedRecords"`
+	ExportedRecords  int64     `json:"exportedRecords"` // written so far (a server that does not say: 0)
 	DownloadURL      string    `json:"downloadUrl"`
 	ExpiresAt        time.Time `json:"expiresAt"`
 	CreatedAt        time.Time `json:"createdAt"`
@@ -111,6 +112,10 @@ var ErrExportFailed = errors.New("the export did not complete")
 // expired export is an error wrapping ErrExportFailed; poll errors that a
 // retry may cure (a restart, 503) are retried.
 func (c *Client) WaitExport(ctx context.Context, id string, maxPoll time.Duration) (*ExportJob, error) {
+	return c.waitExport(ctx, id, maxPoll, nil)
+}
+
+func (c *Client) waitExport(ctx context.Context, id string, maxPoll time.Duration, onPoll func(*ExportJob)) (*ExportJob, error) {
 	if maxPoll <= 0 {
 		maxPoll = 5 * time.Second
 	}
@@ -118,6 +123,9 @@ func (c *Client) WaitExport(ctx context.Context, id string, maxPoll time.Duratio
 	failures := 0
 	for {
 		j, err := c.GetExport(ctx, id)
+		if err == nil && onPoll != nil {
+			onPoll(j)
+		}
 		switch {
 		case err != nil && retryable(err) && failures < 10:
 			failures++
@@ -243,6 +251,7 @@ type ExportOptions struct {
 	MaxPoll  time.Duration    // the longest wait between polls (5s by default)
 	Progress func(Progress)   // called as the file arrives
 	OnJob    func(*ExportJob) // called with the submitted job, then with the ready one
+	OnPoll   func(*ExportJob) // called with each state polled (ExportedRecords: how far it is)
 }
 
 // Export submits an export of f's matches in format, waits until it is
@@ -261,7 +270,7 @@ func (c *Client) Export(ctx context.Context, format Format, f logquery.Filter, w
 	if o.OnJob != nil {
 		o.OnJob(j)
 	}
-	ready, err := c.WaitExport(ctx, j.ID, o.MaxPoll)
+	ready, err := c.waitExport(ctx, j.ID, o.MaxPoll, o.OnPoll)
 	if err != nil {
 		if ready != nil {
 			return ready, err

@@ -76,13 +76,21 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	job, err := c.Export(ctx, logclient.Format(*format), f, w, &logclient.ExportOptions{
 		OnJob: func(j *logclient.ExportJob) {
-			if j.Status == logclient.StatusProcessing {
+			switch {
+			case j.Status == logclient.StatusProcessing:
 				fmt.Fprintf(e.stderr, "export %s: %d records\n", j.ID, j.EstimatedRecords)
+			case pb != nil:
+				pb.show("exporting", logclient.Progress{Records: j.EstimatedRecords, Expected: j.EstimatedRecords, Size: -1, Done: true})
+			}
+		},
+		OnPoll: func(j *logclient.ExportJob) {
+			if pb != nil && j.Status == logclient.StatusProcessing {
+				pb.show("exporting", logclient.Progress{Records: j.ExportedRecords, Expected: j.EstimatedRecords, Size: -1})
 			}
 		},
 		Progress: func(p logclient.Progress) {
 			if pb != nil {
-				pb.show(p)
+				pb.show("download ", p)
 			}
 		},
 	})
@@ -111,14 +119,19 @@ func runExport(ctx context.Context, e *env, args []string) error {
 // progressBar draws one line on a terminal, at most every 100ms.
 type progressBar struct {
 	w     io.Writer
+	label string
 	last  time.Time
 	drawn bool
 }
 
-func (b *progressBar) show(p logclient.Progress) {
-	if !p.Done && time.Since(b.last) < 100*time.Millisecond {
+func (b *progressBar) show(label string, p logclient.Progress) {
+	if !p.Done && b.label == label && time.Since(b.last) < 100*time.Millisecond {
 		return
 	}
+	if b.label != "" && b.label != label {
+		fmt.Fprintln(b.w) // the exporting line stays, the download's follows
+	}
+	b.label = label
 	b.last = time.Now()
 	frac := 0.0
 	switch {
@@ -130,8 +143,11 @@ func (b *progressBar) show(p logclient.Progress) {
 	frac = min(max(frac, 0), 1)
 	const width = 30
 	full := int(frac * width)
-	fmt.Fprintf(b.w, "\r[%s%s] %3.0f%%  %d/%d records  %s", strings.Repeat("=", full), strings.Repeat(" ", width-full),
-		frac*100, p.Records, p.Expected, bytesString(p.Bytes))
+	fmt.Fprintf(b.w, "\r%s [%s%s] %3.0f%%  %d/%d records", label, strings.Repeat("=", full), strings.Repeat(" ", width-full),
+		frac*100, p.Records, p.Expected)
+	if p.Bytes > 0 {
+		fmt.Fprintf(b.w, "  %s", bytesString(p.Bytes))
+	}
 	b.drawn = true
 }
 
