@@ -116,6 +116,12 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
+		// The query of a download URL is its signature, a credential:
+		// keep every query out of errors (and the logs they end in).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = (&url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: req.URL.Path}).String()
+		}
 		return nil, fmt.Errorf("logclient: %s %s: %w: %w", req.Method, req.URL.Path, logs.ErrUnavailable, err)
 	}
 	return resp, nil

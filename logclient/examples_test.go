@@ -2,7 +2,6 @@ package logclient_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -46,7 +45,7 @@ func TestExamplePrograms(t *testing.T) {
 				cmd := exec.CommandContext(t.Context(), tail, "-url", d.URL, "-token", token, "-tenant", "acme", "-level", "error", "-n", "6")
 				stdout, err := cmd.StdoutPipe()
 				require.NoError(t, err)
-				var stderr bytes.Buffer
+				var stderr logsdtest.SyncBuffer
 				cmd.Stderr = &stderr
 				require.NoError(t, cmd.Start())
 				var mu sync.Mutex

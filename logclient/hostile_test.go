@@ -374,3 +374,12 @@ func TestHostileDownload(t *testing.T) {
 	_, err = c.DownloadExport(t.Context(), j, &buf, nil)
 	assert.ErrorContains(t, err, "not an http(s) URL")
 }
+
+func TestDownloadErrorHidesSignature(t *testing.T) {
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {})
+	j := &logclient.ExportJob{ID: "exp-1", Status: "ready", Format: "csv", DownloadURL: "http://127.0.0.1:1/dl?signature=SECRET&expiry=1"}
+	_, err := c.DownloadExport(t.Context(), j, &bytes.Buffer{}, nil)
+	require.ErrorIs(t, err, logs.ErrUnavailable)
+	assert.NotContains(t, err.Error(), "SECRET")
+	assert.Contains(t, err.Error(), "127.0.0.1:1/dl")
+}

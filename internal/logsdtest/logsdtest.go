@@ -109,7 +109,7 @@ type Daemon struct {
 	env     []string
 	bin     string
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *SyncBuffer
 	exited  chan struct{}
 }
 
@@ -127,7 +127,7 @@ func Start(tb testing.TB, backend string, env map[string]string) *Daemon {
 	for k, v := range env {
 		e = append(e, k+"="+v)
 	}
-	d := &Daemon{Backend: backend, env: e, bin: bin, log: &syncBuffer{}}
+	d := &Daemon{Backend: backend, env: e, bin: bin, log: &SyncBuffer{}}
 	d.start(tb, "127.0.0.1:0")
 	tb.Cleanup(func() { d.Stop(tb) })
 	return d
@@ -239,18 +239,20 @@ func Token(tb testing.TB, tenant string, perms ...string) string {
 	return tok
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a process's output and a test
+// reading it at once.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
