@@ -284,8 +284,17 @@ func testStream(t *testing.T, d *logsdtest.Daemon) {
 	_, err := fmt.Sscanf(got[0].Message, "m%03d", &k)
 	require.NoError(t, err)
 
-	// A connection cut in the middle of an event's data.
+	// A connection cut in the middle of an event's data, among events of
+	// the largest entries (metadata of ~250 KB once escaped as JSON).
 	cut := p.CutAt(`data: {"id"`, 25)
+	blob := strings.Repeat("é\"\\", 40_000)
+	var big []logs.Entry
+	for range 3 {
+		big = append(big, logs.Entry{Level: logs.LevelInfo, Source: "auth", Message: fmt.Sprintf("m%03d", next), Metadata: map[string]any{"blob": blob}})
+		next++
+	}
+	_, err = w.Ingest(t.Context(), big, nil)
+	require.NoError(t, err)
 	ingest(5)
 	logsdtest.Wait(t, cut, "the cut in an event")
 	ingest(5)
@@ -307,6 +316,14 @@ func testStream(t *testing.T, d *logsdtest.Daemon) {
 		want = append(want, fmt.Sprintf("m%03d", i))
 	}
 	assert.Equal(t, want, messages(got), "every entry once, in order, across the cut, the end and the restart")
+	blobs := 0
+	for _, e := range got {
+		if e.Metadata["blob"] != nil {
+			assert.Equal(t, blob, e.Metadata["blob"])
+			blobs++
+		}
+	}
+	assert.Equal(t, 3, blobs)
 	assert.Contains(t, ends, "max_duration", "the server ended the stream")
 	assert.NotEmpty(t, errs, "the cut and the restart were reconnections")
 	assert.NotEmpty(t, col.s.LastEventID())
