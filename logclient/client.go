@@ -217,26 +217,23 @@ var sentinels = map[logs.ErrorCode]error{
 	logs.CodeUnavailable: logs.ErrUnavailable, logs.CodeInternal: logs.ErrInternal,
 }
 
-// codeOf is the code of a status without an envelope.
+// statusCodes are the codes of the statuses an answer without an
+// envelope may have (a proxy's, a load balancer's).
+var statusCodes = map[int]logs.ErrorCode{
+	http.StatusBadRequest: logs.CodeInvalid, http.StatusUnauthorized: logs.CodeUnauthenticated,
+	http.StatusForbidden: logs.CodePermissionDenied, http.StatusNotFound: logs.CodeNotFound,
+	http.StatusConflict: logs.CodeConflict, http.StatusRequestEntityTooLarge: logs.CodeTooLarge,
+	http.StatusTooManyRequests: logs.CodeRateLimited, http.StatusBadGateway: logs.CodeUnavailable,
+	http.StatusServiceUnavailable: logs.CodeUnavailable, http.StatusGatewayTimeout: logs.CodeUnavailable,
+}
+
+// codeOf is the code of a status without an envelope: another 4xx is
+// invalid_argument, another 5xx internal.
 func codeOf(status int) logs.ErrorCode {
-	switch {
-	case status == http.StatusBadRequest:
-		return logs.CodeInvalid
-	case status == http.StatusUnauthorized:
-		return logs.CodeUnauthenticated
-	case status == http.StatusForbidden:
-		return logs.CodePermissionDenied
-	case status == http.StatusNotFound:
-		return logs.CodeNotFound
-	case status == http.StatusConflict:
-		return logs.CodeConflict
-	case status == http.StatusRequestEntityTooLarge:
-		return logs.CodeTooLarge
-	case status == http.StatusTooManyRequests:
-		return logs.CodeRateLimited
-	case status == http.StatusBadGateway, status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
-		return logs.CodeUnavailable
-	case status >= 400 && status < 500:
+	if c, ok := statusCodes[status]; ok {
+		return c
+	}
+	if status >= 400 && status < 500 {
 		return logs.CodeInvalid
 	}
 	return logs.CodeInternal

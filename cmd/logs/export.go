@@ -40,11 +40,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	default:
 		return usagef("--progress must be auto, always or never; got %q", *progress)
 	}
-	f, err := ff.filter(e.now)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	f, c, err := connect(e, cf, ff)
 	if err != nil {
 		return err
 	}

@@ -206,6 +206,16 @@ func filterCommand(e *env, name, args string) (*flag.FlagSet, *common, *filterFl
 	return fs, &cf, &ff
 }
 
+// connect checks the filter flags, then makes the client.
+func connect(e *env, cf *common, ff *filterFlags) (logquery.Filter, *logclient.Client, error) {
+	f, err := ff.filter(e.now)
+	if err != nil {
+		return f, nil, err
+	}
+	c, err := cf.client()
+	return f, c, err
+}
+
 // filterFlags are the filter flags.
 type filterFlags struct {
 	level, source, search string

@@ -34,11 +34,7 @@ func runQuery(ctx context.Context, e *env, args []string) error {
 	case (*page != 0 || *cursor != "") && (*all || *limit > logquery.MaxLimit):
 		return usagef("--page and --cursor select one page of at most %d entries", logquery.MaxLimit)
 	}
-	f, err := ff.filter(e.now)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	f, c, err := connect(e, cf, ff)
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,7 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	if *width < 1 || *width > 1000 {
 		return usagef("--width must be from 1 to 1000")
 	}
-	f, err := ff.filter(e.now)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	f, c, err := connect(e, cf, ff)
 	if err != nil {
 		return err
 	}

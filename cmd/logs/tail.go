@@ -23,11 +23,7 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	if *fromStart && *lastID != "" {
 		return usagef("give --from-start or --last-event-id, not both")
 	}
-	f, err := ff.filter(e.now)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	f, c, err := connect(e, cf, ff)
 	if err != nil {
 		return err
 	}
