@@ -23,7 +23,9 @@
 // every FlushInterval). When the buffer is full, Handle drops the record
 // and counts it ([Handler.Dropped]), unless Options.Block is set, when it
 // waits for room (or its context). Flush waits until every record handled
-// before it is written; Close flushes and stops the goroutine. A batch the
+// before it is written; Close flushes and stops the goroutine, and
+// Shutdown(ctx) does so within ctx (a sink that no longer answers then
+// loses what is left, counted, instead of holding the service). A batch the
 // sink refuses (after the client's retries) is reported to OnError and
 // counted as dropped.
 //

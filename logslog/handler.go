@@ -95,6 +95,8 @@ type core struct {
 	progress chan struct{} // closed and replaced when done or the queue changes
 	closed   bool
 	wake     chan struct{}
+	writeCtx context.Context // the writes' context; cancelled by Shutdown's end
+	cancel   context.CancelFunc
 	stop     chan struct{}
 	stopped  chan struct{}
 	dropped  atomic.Uint64
@@ -133,6 +135,7 @@ func New(sink Sink, opts *Options) (*Handler, error) {
 	}
 	c := &core{sink: sink, opts: o, progress: make(chan struct{}), wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
+	c.writeCtx, c.cancel = context.WithCancel(context.Background())
 	go c.run()
 	return &Handler{c: c, attrs: map[string]any{}}, nil
 }
@@ -457,7 +460,7 @@ func (c *core) writeBatch() bool {
 	c.signal() // room in the queue
 	c.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.WriteTimeout)
+	ctx, cancel := context.WithTimeout(c.writeCtx, c.opts.WriteTimeout)
 	err := c.sink.Write(ctx, batch)
 	cancel()
 	if err != nil {
@@ -504,22 +507,32 @@ func (h *Handler) Flush(ctx context.Context) error {
 }
 
 // Close stops taking records (later ones are dropped), writes what the
-// buffer holds and stops the writing goroutine. It is safe to call more
-// than once; all handlers derived from one share it.
-func (h *Handler) Close() error {
+// buffer holds and stops the writing goroutine: Shutdown without a limit.
+// It is safe to call more than once; all handlers derived from one share
+// it.
+func (h *Handler) Close() error { return h.Shutdown(context.Background()) }
+
+// Shutdown is Close within ctx: when ctx ends first, the write under way
+// is cancelled, what is left is dropped (counted, and reported to
+// OnError), and Shutdown returns ctx's error once the goroutine stopped.
+func (h *Handler) Shutdown(ctx context.Context) error {
 	c := h.c
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		<-c.stopped
-		return nil
+	if !c.closed {
+		c.closed = true
+		c.signal()
+		close(c.stop)
 	}
-	c.closed = true
-	c.signal()
 	c.mu.Unlock()
-	close(c.stop)
-	<-c.stopped
-	return nil
+	select {
+	case <-c.stopped:
+		c.cancel()
+		return nil
+	case <-ctx.Done():
+		c.cancel()
+		<-c.stopped
+		return ctx.Err()
+	}
 }
 
 // Dropped is the number of records lost so far: refused by a full buffer

@@ -283,3 +283,23 @@ func TestSinks(t *testing.T) {
 		})
 	}
 }
+
+func TestShutdown(t *testing.T) {
+	// A sink that never answers (a logsd that went away) does not hold a
+	// service's shutdown beyond its context.
+	var lost atomic.Int64
+	h, err := logslog.New(logslog.SinkFunc(func(ctx context.Context, es []logs.Entry) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}), &logslog.Options{Source: "s", BatchSize: 10, OnError: func(err error, n int) { lost.Add(int64(n)) }})
+	require.NoError(t, err)
+	for range 95 {
+		slog.New(h).Info("m")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, h.Shutdown(ctx), context.DeadlineExceeded)
+	assert.EqualValues(t, 95, h.Dropped(), "every record is accounted for")
+	assert.EqualValues(t, 95, lost.Load())
+	require.NoError(t, h.Close(), "after Shutdown")
+}
