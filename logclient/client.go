@@ -281,7 +281,7 @@ func badAnswer(resp *http.Response, format string, args ...any) error {
 // oneLine clips what a server sent to one printable line.
 func oneLine(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
 			return ' '
 		}
 		return r

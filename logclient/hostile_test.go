@@ -55,7 +55,7 @@ func TestHostileAnswers(t *testing.T) {
 		}, logs.CodeInternal, `tenant "evil"`},
 		"an unknown code keeps the status's": {func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(409)
-			fmt.Fprint(w, `{"success":false,"error":{"code":"weird\nthing","message":"line1\nline2","field":"f"}}`)
+			fmt.Fprint(w, `{"success":false,"error":{"code":"weird\nthing","message":"line1\nline2\u001b[2J\u009b1m","field":"f"}}`)
 		}, logs.CodeConflict, "line1 line2"},
 		"an endless answer": {func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `{"success":true,"data":{"logs":["`)
@@ -76,6 +76,8 @@ func TestHostileAnswers(t *testing.T) {
 			assert.Equal(t, tc.code, logs.Code(err), "%v", err)
 			assert.Contains(t, err.Error(), tc.msg)
 			assert.NotContains(t, err.Error(), "\n")
+			assert.NotContains(t, err.Error(), "\x1b", "no escape sequence of a server reaches a terminal")
+			assert.NotContains(t, err.Error(), "\u009b")
 		})
 	}
 }
