@@ -385,3 +385,39 @@ func TestDownloadErrorHidesSignature(t *testing.T) {
 	assert.NotContains(t, err.Error(), "SECRET")
 	assert.Contains(t, err.Error(), "127.0.0.1:1/dl")
 }
+
+func TestAllWithoutCursors(t *testing.T) {
+	// A server of the API document alone: no nextCursor, pages by number.
+	var pages []string
+	var mu sync.Mutex
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		page := r.URL.Query().Get("page")
+		mu.Lock()
+		pages = append(pages, page)
+		mu.Unlock()
+		assert.Empty(t, r.URL.Query().Get("cursor"))
+		n := map[string]int{"": 2, "2": 2, "3": 1}[page]
+		var es []string
+		for i := range n {
+			es = append(es, strings.Replace(entryJSON, "9d41", fmt.Sprintf("%s%03d", page+"0", i), 1))
+		}
+		p := map[string]string{"": "1"}[page]
+		if p == "" {
+			p = page
+		}
+		fmt.Fprintf(w, `{"success":true,"data":{"logs":[%s],"total":5,"page":%s,"limit":2}}`, strings.Join(es, ","), p)
+	})
+	n := 0
+	for _, err := range c.All(t.Context(), logquery.Filter{Limit: 2}) {
+		require.NoError(t, err)
+		n++
+	}
+	assert.Equal(t, 5, n)
+	assert.Equal(t, []string{"", "2", "3"}, pages)
+
+	bad := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"success":true,"data":{"logs":[],"total":0,"page":1,"limit":2,"nextCursor":7}}`)
+	})
+	_, err := bad.Query(t.Context(), logquery.Filter{})
+	assert.ErrorContains(t, err, "nextCursor")
+}

@@ -2,6 +2,7 @@ package logclient
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"strconv"
 
@@ -16,6 +17,10 @@ type Page struct {
 	Page       int          `json:"page"`
 	Limit      int          `json:"limit"`
 	NextCursor string       `json:"-"` // "" on the last page
+
+	// byNumber: the server's answer had no nextCursor (a server of the
+	// API document alone), so the next page is asked for by its number.
+	byNumber bool
 }
 
 // Query returns one page of the entries that match f, newest first: f.Page
@@ -46,7 +51,7 @@ func (c *Client) QueryCursor(ctx context.Context, f logquery.Filter, cursor stri
 func (c *Client) page(ctx context.Context, q map[string][]string) (*Page, error) {
 	var data struct {
 		Page
-		NextCursor *string `json:"nextCursor"`
+		NextCursor json.RawMessage `json:"nextCursor"`
 	}
 	resp, err := c.do(ctx, "GET", "/api/v1/logs", q, nil, "", &data)
 	if err != nil {
@@ -61,15 +66,21 @@ func (c *Client) page(ctx context.Context, q map[string][]string) (*Page, error)
 		}
 	}
 	p := data.Page
-	if data.NextCursor != nil {
-		p.NextCursor = *data.NextCursor
+	switch {
+	case len(data.NextCursor) == 0:
+		p.byNumber = true
+	case string(data.NextCursor) != "null":
+		if json.Unmarshal(data.NextCursor, &p.NextCursor) != nil || p.NextCursor == "" {
+			return nil, badAnswer(resp, "the list's nextCursor is not a string or null")
+		}
 	}
 	return &p, nil
 }
 
 // All yields every entry that matches f, newest first, from f.Page (or the
 // first), following the list's cursor page after page at constant cost
-// (f.Limit entries a request, 500 when zero). An error is yielded once and
+// (f.Limit entries a request, 500 when zero); from a server that offers no
+// cursor, by page number. An error is yielded once and
 // ends the sequence.
 func (c *Client) All(ctx context.Context, f logquery.Filter) iter.Seq2[logs.Entry, error] {
 	return func(yield func(logs.Entry, error) bool) {
@@ -92,14 +103,21 @@ func (c *Client) All(ctx context.Context, f logquery.Filter) iter.Seq2[logs.Entr
 					return
 				}
 			}
-			if p.NextCursor == "" {
-				return
-			}
-			clear(seen) // pages do not overlap: only one page's ids need remembering
+			// Pages by cursor do not overlap; pages by number shift when
+			// entries arrive meanwhile: the last page's ids are skipped.
+			clear(seen)
 			for _, e := range p.Logs {
 				seen[e.ID] = true
 			}
-			p, err = c.QueryCursor(ctx, f, p.NextCursor)
+			switch {
+			case p.NextCursor != "":
+				p, err = c.QueryCursor(ctx, f, p.NextCursor)
+			case p.byNumber && len(p.Logs) > 0 && int64(p.Page)*int64(p.Limit) < p.Total:
+				f.Page = p.Page + 1
+				p, err = c.Query(ctx, f)
+			default:
+				return
+			}
 		}
 	}
 }
