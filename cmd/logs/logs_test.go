@@ -167,7 +167,6 @@ func testExitCodes(t *testing.T, c cli) {
 		{"stray argument", c, []string{"query", "error"}, 1, `unexpected argument "error"`},
 		{"no token", cli{bin: c.bin, url: c.url, tenant: "acme"}, []string{"query"}, 1, "LOGS_TOKEN"},
 		{"bad url", cli{bin: c.bin, url: "localhost:8080", token: "t", tenant: "acme"}, []string{"query"}, 1, "http://"},
-		{"verify is not built", c, []string{"verify"}, 1, `unknown command "verify"`},
 		{"refused: another tenant", cli{bin: c.bin, url: c.url, token: c.token, tenant: "other"}, []string{"query"}, 2, "X-Tenant-ID"},
 		{"refused: a bad token", cli{bin: c.bin, url: c.url, token: "nope", tenant: "acme"}, []string{"query"}, 2, "401 unauthenticated"},
 		{"refused: a bad cursor", c, []string{"query", "--cursor", "abc"}, 2, "cursor:"},
