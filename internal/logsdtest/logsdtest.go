@@ -69,7 +69,8 @@ func Binary(tb testing.TB, name string) string {
 
 // BinaryIn builds the package pkg (such as ./tail) of the module in the
 // folder dir of this module (such as examples, a module of its own), once
-// per process, and returns its path. Tests calling it are skipped with
+// per process, with the race detector when the tests have it (but for
+// logsd), and returns its path. Tests calling it are skipped with
 // -short.
 func BinaryIn(tb testing.TB, dir, pkg string) string {
 	tb.Helper()
@@ -92,7 +93,13 @@ func BinaryIn(tb testing.TB, dir, pkg string) string {
 		}
 	}
 	p := filepath.Join(binDir, strings.NewReplacer("/", "_", ".", "_", " ", "_").Replace(key))
-	cmd := exec.Command("go", "build", "-o", p, pkg)
+	args := []string{"build", "-o", p}
+	if raceEnabled && pkg != "./cmd/logsd" {
+		// The clients run with the race detector when their tests do;
+		// logsd is not theirs to check (its own tests do) and stays fast.
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = filepath.Join(root, dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build %s in %s: %v\n%s", pkg, dir, err, out)
