@@ -87,5 +87,10 @@ func TestCursorPaging(t *testing.T) {
 		get("acme", "limit=50&page=2&cursor="+c).requireError(t, http.StatusBadRequest, "invalid_argument", "cursor")
 		e.do(t, req{path: "/api/v1/logs?limit=50&cursor=" + c + "&cursor=" + c, token: tok, tenant: "acme"}).
 			requireError(t, http.StatusBadRequest, "invalid_argument", "cursor")
+		// Twice with one of them empty is twice too: not page 1 in silence.
+		for _, q := range []string{"cursor=&cursor=" + c, "cursor=" + c + "&cursor=", "cursor=&cursor="} {
+			e.do(t, req{path: "/api/v1/logs?limit=50&" + q, token: tok, tenant: "acme"}).
+				requireError(t, http.StatusBadRequest, "invalid_argument", "cursor")
+		}
 	})
 }

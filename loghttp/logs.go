@@ -34,10 +34,12 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	if vals := c.Query["cursor"]; len(vals) > 0 && vals[0] != "" {
+	vals := c.Query["cursor"]
+	if len(vals) > 1 { // an empty one too: never page 1 in place of a cursor in silence
+		return logs.Invalid("cursor", "is given more than once")
+	}
+	if len(vals) == 1 && vals[0] != "" {
 		switch {
-		case len(vals) > 1:
-			return logs.Invalid("cursor", "is given more than once")
 		case c.Query.Get("page") != "":
 			return logs.Invalid("cursor", "continues a list after the page it came with: give it without page")
 		}
