@@ -61,7 +61,7 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error
 		out = []logs.Entry{}
 	}
 	res := listResponse{Logs: out, Total: page.Total, Page: f.Page, Limit: f.Limit}
-	if page.More && len(out) > 0 {
+	if page.More && len(out) > 0 && f.Page < logquery.MaxCursorPage {
 		last := out[len(out)-1]
 		next := s.opts.Cursors.Seal(c.Tenant, f, logquery.Position{CreatedAt: last.CreatedAt, ID: last.ID}, f.Page+1)
 		res.NextCursor = &next

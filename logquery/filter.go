@@ -3,6 +3,7 @@ package logquery
 import (
 	"encoding/json"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -19,6 +20,10 @@ const (
 	MaxLimit     = 500
 	// MaxPage bounds page so that (page-1)*limit cannot overflow.
 	MaxPage = 1_000_000
+	// MaxCursorPage bounds the page number of a page after a cursor
+	// (Filter.After set): a cursor goes on at constant cost past MaxPage,
+	// and its page number is only a number, no offset.
+	MaxCursorPage = math.MaxInt32
 )
 
 // Limits on the search parameter.
@@ -165,8 +170,12 @@ func (f Filter) validate() error {
 
 // checkPaging is the one range check of page and limit.
 func (f Filter) checkPaging() error {
-	if f.Page < 1 || f.Page > MaxPage {
-		return countError("page", MaxPage, strconv.Itoa(f.Page))
+	maxPage := MaxPage
+	if !f.After.IsZero() {
+		maxPage = MaxCursorPage
+	}
+	if f.Page < 1 || f.Page > maxPage {
+		return countError("page", maxPage, strconv.Itoa(f.Page))
 	}
 	if f.Limit < 1 || f.Limit > MaxLimit {
 		return countError("limit", MaxLimit, strconv.Itoa(f.Limit))
