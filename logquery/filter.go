@@ -359,7 +359,7 @@ var (
 		{"search", func(f *Filter, s string) error { f.Search = s; return nil },
 			func(f Filter) string { return f.Search }},
 		{"startDate", func(f *Filter, s string) (err error) { f.Start, err = ParseTime("startDate", s, false); return err },
-			func(f Filter) string { return formatBound(f.Start) }},
+			func(f Filter) string { return formatBound(startMicro(f.Start)) }},
 		{"endDate", func(f *Filter, s string) (err error) {
 			f.End, err = ParseTime("endDate", s, true)
 			if err == nil && f.End.IsZero() {
@@ -391,6 +391,17 @@ func names(fs []field) []string {
 		out[i] = f.name
 	}
 	return out
+}
+
+// startMicro is an inclusive start at the microsecond of the entries'
+// times: rounded up, since an entry before a finer start is before it. (A
+// start written to the microsecond, as Raw and the cursors do, must select
+// what the finer one did.)
+func startMicro(t time.Time) time.Time {
+	if c := t.Truncate(time.Microsecond); c.Before(t) && !c.Add(time.Microsecond).After(maxTime) {
+		return c.Add(time.Microsecond)
+	}
+	return t
 }
 
 func formatBound(t time.Time) string {
