@@ -2,6 +2,7 @@ package logconsole_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
@@ -52,4 +53,30 @@ func TestRangeKeepsMicroseconds(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, from, got.Get("from"))
 	assert.Equal(t, to, got.Get("to"))
+}
+
+// TestSignInOddTenant: a token whose tenant_id no X-Tenant-ID header can
+// carry (the browser refuses to send it) is refused at sign-in in words
+// that say so, not as a server that cannot be reached.
+func TestSignInOddTenant(t *testing.T) {
+	srv := httptest.NewServer(logconsole.Handler())
+	t.Cleanup(srv.Close)
+	ctx := browsertest.New(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")))
+	browsertest.Eventually(t, ctx, `!document.getElementById("signin").hidden`, 20*time.Second, "the sign-in")
+	for _, tenant := range []string{"日本", "acme\n", "a b", "<b>x</b>"} {
+		t.Run(tenant, func(t *testing.T) {
+			claims, err := json.Marshal(map[string]any{"tenant_id": tenant, "exp": time.Now().Add(time.Hour).Unix()})
+			require.NoError(t, err)
+			tok := "eyJhbGciOiJIUzI1NiJ9." + base64.RawURLEncoding.EncodeToString(claims) + ".c2ln"
+			js, _ := json.Marshal(tok)
+			browsertest.Eval[bool](t, ctx, `document.getElementById("signin-error").textContent = "";
+				document.getElementById("token").value = `+string(js)+`;
+				document.querySelector("#signin-form button[type=submit]").click(); true`)
+			browsertest.Eventually(t, ctx, `document.getElementById("signin-error").textContent.includes("tenant_id")`, 10*time.Second,
+				"words on the tenant")
+			assert.True(t, browsertest.Eval[bool](t, ctx, `document.getElementById("app").hidden`))
+			assert.Equal(t, "", browsertest.Eval[string](t, ctx, `sessionStorage.getItem("logs.console.token") || ""`))
+		})
+	}
 }
