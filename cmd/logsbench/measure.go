@@ -67,7 +67,7 @@ func measureLists(ctx context.Context, c *config, d *dataset, r *raw, s *logsd, 
 			return fmt.Errorf("%s: logsd's total is %d, raw SQL counts %d", lc.name, got, want)
 		}
 		raw, api := latencies(rawTimes, false), latencies(apiTimes, false)
-		raw.Note = num(float64(want)) + " matches"
+		raw.Note = count(want) + " matches"
 		rep.add(lc.name, raw, api)
 	}
 
@@ -174,7 +174,7 @@ func measureExports(ctx context.Context, r *raw, s *logsd, rep *report, logf fun
 		raw.Note = "COPY to discard"
 		api := rate(int(got), apiTime)
 		api.Note = "submit to downloaded"
-		rep.add(fmt.Sprintf("export %s, %s rows", format, num(float64(want))), raw, api)
+		rep.add(fmt.Sprintf("export %s, %s rows", format, count(want)), raw, api)
 	}
 	return nil
 }

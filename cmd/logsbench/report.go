@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,6 +35,8 @@ type report struct {
 	Seed      uint64    `json:"seed"`
 	StartedAt time.Time `json:"startedAt"`
 	Rows      []row     `json:"rows"`
+
+	databases []string // the scratch databases made (and dropped)
 }
 
 func (r *report) add(work string, raw, logsd figure) {
@@ -70,14 +73,19 @@ func latencies(ds []time.Duration, withP99 bool) figure {
 	return f
 }
 
+// count writes n with thousands separators.
+func count[T int | int64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 func num(v float64) string {
 	switch {
 	case v >= 100:
-		s := fmt.Sprintf("%.0f", v)
-		for i := len(s) - 3; i > 0; i -= 3 {
-			s = s[:i] + "," + s[i:]
-		}
-		return s
+		return count(int64(math.Round(v)))
 	case v >= 10:
 		return fmt.Sprintf("%.1f", v)
 	case v >= 1:
@@ -116,7 +124,7 @@ func ratioString(rs []float64) string {
 // print writes the table in Markdown.
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "\n%s entries, %d tenants (largest %s), seed %d; latencies p50 / p95 (/ p99)\n\n",
-		num(float64(r.Entries)), r.Tenants, num(float64(r.Largest)), r.Seed)
+		count(r.Entries), r.Tenants, count(r.Largest), r.Seed)
 	fmt.Fprintln(w, "| work | raw SQL | logsd | logsd / raw |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- |")
 	for _, x := range r.Rows {

@@ -13,7 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// run does one benchmark run and prints its table.
+// run does one benchmark run and prints its table. The report comes back
+// also with an error (the figures so far, the databases made).
 func run(ctx context.Context, c *config) (*report, error) {
 	d := &dataset{n: c.N, tenants: c.Tenants, seed: c.Seed, end: time.Now().UTC().Truncate(time.Second)}
 	rep := &report{Entries: c.N, Tenants: c.Tenants, Seed: c.Seed, StartedAt: time.Now().UTC()}
@@ -23,22 +24,23 @@ func run(ctx context.Context, c *config) (*report, error) {
 
 	s := &scratch{admin: c.PostgresURL}
 	defer s.cleanup(logf)
+	defer func() { rep.databases = s.made }()
 	rawURL, err := s.create(ctx, "raw")
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	apiURL, err := s.create(ctx, "logsd")
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	raw, err := openRaw(ctx, rawURL, max(c.Clients, c.Loaders)+2)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	defer raw.close()
 	srv, err := startLogsd(ctx, c, apiURL, logf)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	defer srv.stop()
 
@@ -51,21 +53,21 @@ func run(ctx context.Context, c *config) (*report, error) {
 		return raw.copy(ctx, b)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("raw load: %w", err)
+		return rep, fmt.Errorf("raw load: %w", err)
 	}
 	rep.Largest = largest.Load()
 	logf("raw load: %s (%.0f rows/s); vacuuming", rawLoad.Round(time.Millisecond), float64(c.N)/rawLoad.Seconds())
 	if err := raw.vacuum(ctx); err != nil {
-		return nil, err
+		return rep, err
 	}
 	logf("loading %d entries through logsd's API (batches of %d, %d clients)", c.N, c.Batch, c.Loaders)
 	apiLoad, err := load(ctx, d, c.Batch, c.Loaders, srv.ingest)
 	if err != nil {
-		return nil, fmt.Errorf("logsd load: %w", err)
+		return rep, fmt.Errorf("logsd load: %w", err)
 	}
 	logf("logsd load: %s (%.0f rows/s); waiting for its consumers", apiLoad.Round(time.Millisecond), float64(c.N)/apiLoad.Seconds())
 	if err := srv.waitConsumers(ctx, time.Now()); err != nil {
-		return nil, err
+		return rep, err
 	}
 	rep.add(fmt.Sprintf("ingest, batches of %d from %d clients (raw: COPY into the indexed table)", c.Batch, c.Loaders),
 		rate(c.N, rawLoad), rate(c.N, apiLoad))
@@ -74,11 +76,11 @@ func run(ctx context.Context, c *config) (*report, error) {
 		logf("disk")
 		rb, err := raw.diskBytes(ctx)
 		if err != nil {
-			return nil, err
+			return rep, err
 		}
 		lb, err := srv.diskBytes(ctx)
 		if err != nil {
-			return nil, err
+			return rep, err
 		}
 		rep.add("disk per entry (table + indexes; logsd with its rollups)",
 			figure{Unit: "bytes", Values: []float64{float64(rb) / float64(c.N)}},
@@ -86,41 +88,41 @@ func run(ctx context.Context, c *config) (*report, error) {
 	}
 	if c.Parts["list"] {
 		if err := measureLists(ctx, c, d, raw, srv, rep, logf); err != nil {
-			return nil, err
+			return rep, err
 		}
 	}
 	if c.Parts["stats"] {
 		if err := measureStats(ctx, c, d, raw, srv, rep, logf); err != nil {
-			return nil, err
+			return rep, err
 		}
 	}
 	if c.Parts["export"] {
 		if err := measureExports(ctx, raw, srv, rep, logf); err != nil {
-			return nil, err
+			return rep, err
 		}
 	}
 	if c.Parts["ingest"] {
 		logf("one entry per request from %d clients, %s each side", c.Clients, c.IngestTime)
 		rn, rd, err := concurrently(ctx, c.Clients, c.IngestTime, raw.insertOne)
 		if err != nil {
-			return nil, fmt.Errorf("raw one-entry ingest: %w", err)
+			return rep, fmt.Errorf("raw one-entry ingest: %w", err)
 		}
 		ln, ld, err := concurrently(ctx, c.Clients, c.IngestTime, srv.ingestOne)
 		if err != nil {
-			return nil, fmt.Errorf("logsd one-entry ingest: %w", err)
+			return rep, fmt.Errorf("logsd one-entry ingest: %w", err)
 		}
 		rep.add(fmt.Sprintf("ingest, one entry per request from %d clients (raw: one INSERT per transaction)", c.Clients),
 			rate(rn, rd), rate(ln, ld))
 	}
 	if c.Parts["stream"] {
 		if err := measureStreams(ctx, c, d, raw, srv, rep, logf); err != nil {
-			return nil, err
+			return rep, err
 		}
 	}
 	rep.print(c.Stdout)
 	if c.JSON != "" {
 		if err := rep.writeJSON(c.JSON, c.Stdout); err != nil {
-			return nil, err
+			return rep, err
 		}
 	}
 	return rep, nil
@@ -229,7 +231,8 @@ func timeReps(ctx context.Context, reps int, f func(context.Context) error) ([]t
 type scratch struct {
 	admin string
 	mu    sync.Mutex
-	names []string
+	names []string // to drop
+	made  []string // every one made
 }
 
 // dbPrefix starts the name of every database logsbench makes.
@@ -249,6 +252,7 @@ func (s *scratch) create(ctx context.Context, kind string) (string, error) {
 	}
 	s.mu.Lock()
 	s.names = append(s.names, name)
+	s.made = append(s.made, name)
 	s.mu.Unlock()
 	u, err := url.Parse(s.admin)
 	if err != nil {

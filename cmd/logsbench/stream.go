@@ -18,7 +18,10 @@ import (
 // written meanwhile reaches the streams of its tenant).
 const streamTenants = 100
 
-// sentAt is the metadata key the writer puts its clock in, unix nanoseconds.
+// spread is how many tenants the streams are spread over.
+func spread(c *config) int { return min(c.Streams, streamTenants) }
+
+// sentAtKey is the metadata key the writer puts its clock in, unix nanoseconds.
 var sentAtKey = []byte(`"sentAt":`)
 
 // recorder collects latencies while on is set.
@@ -36,9 +39,10 @@ func (r *recorder) add(d time.Duration) {
 	}
 }
 
-// paced calls f rate/5 times a second (each call writes 5 entries) from a
-// few goroutines, until ctx ends, and records each call's time.
-func paced(ctx context.Context, rate int, f func(ctx context.Context, k int) error, calls *recorder) (dropped int64, err error) {
+// paced calls f rate/5 times a second (each call writes 5 entries), for
+// tenants 0, 1, ... tenants-1 in turn, from a few goroutines, until ctx
+// ends, and records each call's time.
+func paced(ctx context.Context, rate, tenants int, f func(ctx context.Context, k int) error, calls *recorder) (dropped int64, err error) {
 	per := time.Second / time.Duration(rate/5)
 	work := make(chan int, 64)
 	var wg sync.WaitGroup
@@ -72,7 +76,7 @@ func paced(ctx context.Context, rate int, f func(ctx context.Context, k int) err
 			return dropped, nil
 		case <-t.C:
 			select {
-			case work <- k % streamTenants:
+			case work <- k % tenants:
 			default:
 				dropped++ // the writers are behind: the rate is not reached
 			}
@@ -81,7 +85,7 @@ func paced(ctx context.Context, rate int, f func(ctx context.Context, k int) err
 }
 
 func measureStreams(ctx context.Context, c *config, d *dataset, r *raw, s *logsd, rep *report, logf func(string, ...any)) error {
-	logf("stream: opening %d streams over %d tenants", c.Streams, streamTenants)
+	logf("stream: opening %d streams over %d tenants", c.Streams, spread(c))
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.Streams, DisableCompression: true}}
@@ -97,7 +101,7 @@ func measureStreams(ctx context.Context, c *config, d *dataset, r *raw, s *logsd
 			readyOnce := sync.OnceFunc(ready.Done)
 			defer readyOnce()
 			dial <- struct{}{}
-			tenant := tenantID(i % streamTenants)
+			tenant := tenantID(i % spread(c))
 			req, _ := http.NewRequestWithContext(sctx, http.MethodGet, s.base+"/api/v1/logs/stream", nil)
 			req.Header.Set("Authorization", "Bearer "+s.token(tenant))
 			req.Header.Set("X-Tenant-ID", tenant)
@@ -153,7 +157,7 @@ func measureStreams(ctx context.Context, c *config, d *dataset, r *raw, s *logsd
 	wdone.Add(1)
 	go func() {
 		defer wdone.Done()
-		dropped, werr = paced(wctx, c.StreamRate, func(ctx context.Context, k int) error {
+		dropped, werr = paced(wctx, c.StreamRate, spread(c), func(ctx context.Context, k int) error {
 			var b bytes.Buffer
 			b.WriteString(`{"logs":[`)
 			for j := range 5 {
@@ -186,7 +190,7 @@ func measureStreams(ctx context.Context, c *config, d *dataset, r *raw, s *logsd
 		return fmt.Errorf("stream writes: %w", werr)
 	}
 	api := latencies(lat.got, true)
-	api.Note = fmt.Sprintf("%s deliveries; writes p95 %s ms", num(float64(len(lat.got))), num(latencies(writes.got, false).Values[1]))
+	api.Note = fmt.Sprintf("%s deliveries; writes p95 %s ms", count(len(lat.got)), num(latencies(writes.got, false).Values[1]))
 	if dropped > 0 {
 		api.Note += fmt.Sprintf("; %d requests not sent in time", dropped)
 	}
@@ -198,7 +202,7 @@ func measureStreams(ctx context.Context, c *config, d *dataset, r *raw, s *logsd
 	}
 	raw := latencies(rawLat, true)
 	raw.Note = "LISTEN/NOTIFY, one listener"
-	rep.add(fmt.Sprintf("stream latency, %s streams, %d entries/s in requests of 5", num(float64(c.Streams)), c.StreamRate), raw, api)
+	rep.add(fmt.Sprintf("stream latency, %s streams over %d tenants, %d entries/s in requests of 5", count(c.Streams), spread(c), c.StreamRate), raw, api)
 	return nil
 }
 
@@ -237,7 +241,7 @@ func rawNotify(ctx context.Context, c *config, r *raw) ([]time.Duration, error) 
 	wdone.Add(1)
 	go func() {
 		defer wdone.Done()
-		_, werr = paced(wctx, c.StreamRate, func(ctx context.Context, k int) error {
+		_, werr = paced(wctx, c.StreamRate, 1, func(ctx context.Context, k int) error {
 			sent := time.Now().UnixNano()
 			return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 				if _, err := tx.Exec(ctx, `INSERT INTO entries (id, tenant_id, level, source, message, metadata, created_at)
