@@ -47,6 +47,7 @@ type config struct {
 	Streams          int
 	StreamRate       int // entries/s written during the stream measure
 	StreamTime       time.Duration
+	Keep             bool // keep the databases (to look into them afterwards)
 	Stdout, Progress io.Writer
 }
 
@@ -78,6 +79,7 @@ func parseArgs(args []string, stdout, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.Streams, "streams", 1000, "open streams while measuring stream latency")
 	fs.IntVar(&c.StreamRate, "stream-rate", 500, "entries/s written meanwhile, 5 a request")
 	fs.DurationVar(&c.StreamTime, "stream-time", 20*time.Second, "how long stream latency is measured")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the scratch databases instead of dropping them (to look into them; drop them yourself)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

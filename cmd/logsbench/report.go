@@ -35,6 +35,7 @@ type report struct {
 	Seed      uint64    `json:"seed"`
 	StartedAt time.Time `json:"startedAt"`
 	Rows      []row     `json:"rows"`
+	Notes     []string  `json:"notes,omitempty"`
 
 	databases []string // the scratch databases made (and dropped)
 }
@@ -129,6 +130,9 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintln(w, "| --- | --- | --- | --- |")
 	for _, x := range r.Rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", x.Work, x.Raw, x.Logsd, ratioString(x.Ratio))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "\n%s\n", n)
 	}
 }
 
