@@ -22,6 +22,7 @@ func TestDataset(t *testing.T) {
 	sources := map[string]int{}
 	tenants := map[int]int{}
 	var prev time.Time
+	emails := 0
 	for i := range d.n {
 		e := d.entry(i)
 		levels[e.level]++
@@ -30,9 +31,12 @@ func TestDataset(t *testing.T) {
 		require.False(t, e.createdAt.Before(d.end.Add(-span)) || e.createdAt.After(d.end), "entry %d at %s", i, e.createdAt)
 		require.False(t, e.createdAt.Before(prev.Add(-time.Second)), "entry %d goes back in time", i)
 		prev = e.createdAt
-		require.Contains(t, e.message, "@")
+		if strings.Contains(e.message, "@") {
+			emails++
+		}
 		require.Contains(t, e.metadata, `"ip":`)
 	}
+	assert.Greater(t, emails, d.n/2, "most messages name a user by email")
 	assert.Equal(t, d.entry(123), d.entry(123), "the same seed makes the same entry")
 	other := &dataset{n: d.n, tenants: d.tenants, seed: 8, end: d.end}
 	assert.NotEqual(t, d.entry(123).message, other.entry(123).message)
@@ -114,7 +118,7 @@ func TestRunCancelled(t *testing.T) {
 	admin, conn := postgres(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c, err := parseArgs([]string{"-n", "200000", "-postgres", admin}, io.Discard, cancelOn{"through logsd's API", cancel})
+	c, err := parseArgs([]string{"-n", "200000", "-postgres", admin}, io.Discard, cancelOn{"into the raw table", cancel})
 	require.NoError(t, err)
 	rep, err := run(ctx, c)
 	require.ErrorIs(t, err, context.Canceled)
@@ -136,19 +140,19 @@ func TestRun(t *testing.T) {
 	rep, err := run(ctx, c)
 	require.NoError(t, err, "progress:\n%s", progress.String())
 
-	table := out.String()
+	table, _, _ := strings.Cut(out.String(), "{")
 	for _, work := range []string{
 		"ingest, batches of 1000 from 4 clients", "disk per entry", "page + total, no filter", "page + total, level=error",
 		"page + total, source=mfa + last 7 days", "page + total, search password", "page + total, search quarantined",
-		"by page (raw: OFFSET", "by cursor (raw: keyset", "stats over 90 days", "export csv", "export json",
+		"by page", "by cursor", "stats over 90 days", "export csv", "export json",
 		"ingest, one entry per request from 8 clients", "stream latency, 12 streams",
 	} {
-		assert.Contains(t, table, "| "+work, "the table has a line for %s", work)
+		assert.True(t, strings.Contains(table, "| "+work) || strings.Contains(table, work+" ("), "the table has a line for %s", work)
 	}
 	assert.Len(t, rep.Rows, 14)
 	for _, r := range rep.Rows {
 		assert.NotEmpty(t, r.Ratio, "the line %q has a ratio", r.Work)
 	}
-	assert.Contains(t, table, `"rows": [`, "the JSON follows the table")
+	assert.Contains(t, out.String(), `"rows": [`, "the JSON follows the table")
 	assertDropped(t, conn, rep)
 }

@@ -131,6 +131,7 @@ func (r *report) print(w io.Writer) {
 	for _, x := range r.Rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", x.Work, x.Raw, x.Logsd, ratioString(x.Ratio))
 	}
+	fmt.Fprintln(w, "\nlogsd / raw is logsd's figure divided by raw SQL's: below 1 logsd is faster for times and smaller for bytes; above 1 it is faster for rows/s.")
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\n%s\n", n)
 	}

@@ -170,7 +170,7 @@ func measureStreams(ctx context.Context, c *config, d *dataset, r *raw, s *logsd
 			return s.do(ctx, http.MethodPost, "/api/v1/logs", tenantID(k), b.Bytes(), http.StatusCreated, nil)
 		}, writes)
 	}()
-	if err := sleep(ctx, 2*time.Second); err != nil { // warm-up
+	if err := sleep(ctx, warmUp(c)); err != nil {
 		wcancel()
 		return err
 	}
@@ -253,7 +253,7 @@ func rawNotify(ctx context.Context, c *config, r *raw) ([]time.Duration, error) 
 			})
 		}, &recorder{})
 	}()
-	if err := sleep(ctx, 2*time.Second); err != nil {
+	if err := sleep(ctx, warmUp(c)); err != nil {
 		wcancel()
 		return nil, err
 	}
@@ -270,6 +270,9 @@ func rawNotify(ctx context.Context, c *config, r *raw) ([]time.Duration, error) 
 	}
 	return lat.got, werr
 }
+
+// warmUp is how long the writes run before latencies count.
+func warmUp(c *config) time.Duration { return min(2*time.Second, c.StreamTime) }
 
 func sleep(ctx context.Context, d time.Duration) error {
 	select {
