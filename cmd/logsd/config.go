@@ -40,11 +40,13 @@ type Config struct {
 	StreamHeartbeat    time.Duration
 	StreamPoll         time.Duration
 	StreamTicketTTL    time.Duration
+
+	Console bool
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
 // upper case with - as _ (data-dir: LOGSD_DATA_DIR). ptr is a *string,
-// *int or *time.Duration (a flag of the standard library's type), or a
+// *int, *bool or *time.Duration (a flag of the standard library's type), or a
 // flag.Value. def is the default as the flag would read it; "" leaves the
 // zero value, which for numbers means the library's default, named in
 // usage.
@@ -83,6 +85,7 @@ func (c *Config) settings() []setting {
 		{"stream-heartbeat", &c.StreamHeartbeat, "", "a silent live stream gets a comment this often (default 15s)"},
 		{"stream-poll", &c.StreamPoll, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
 		{"stream-ticket-ttl", &c.StreamTicketTTL, "", "how long a stream ticket may wait to be used (default 1m)"},
+		{"console", &c.Console, "true", "serve the web console at / (false: / and /console/ answer 404)"},
 	}
 }
 
@@ -101,6 +104,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 			fs.StringVar(p, s.name, *p, s.usage)
 		case *int:
 			fs.IntVar(p, s.name, *p, s.usage)
+		case *bool:
+			fs.BoolVar(p, s.name, *p, s.usage)
 		case *time.Duration:
 			fs.DurationVar(p, s.name, *p, s.usage)
 		case flag.Value:
