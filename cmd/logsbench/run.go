@@ -177,24 +177,33 @@ func load(ctx context.Context, d *dataset, size, clients int, write func(context
 		}
 	}()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range batches {
-				if err := write(ctx, b); err != nil {
-					cancel(err)
-					return
-				}
+	workers(clients, cancel, func() error {
+		for b := range batches {
+			if err := write(ctx, b); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		return nil
+	})
 	if err := context.Cause(ctx); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+// workers runs f in n goroutines and waits for them; an error cancels.
+func workers(n int, cancel context.CancelCauseFunc, f func() error) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // concurrently runs f from clients goroutines for d and returns how many
@@ -205,21 +214,15 @@ func concurrently(ctx context.Context, clients int, d time.Duration, f func(ctx 
 	var n, seq atomic.Int64
 	stop := time.Now().Add(d)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(stop) && ctx.Err() == nil {
-				if err := f(ctx, seq.Add(1)); err != nil {
-					cancel(err)
-					return
-				}
-				n.Add(1)
+	workers(clients, cancel, func() error {
+		for time.Now().Before(stop) && ctx.Err() == nil {
+			if err := f(ctx, seq.Add(1)); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
+			n.Add(1)
+		}
+		return nil
+	})
 	if err := context.Cause(ctx); err != nil {
 		return 0, 0, err
 	}
