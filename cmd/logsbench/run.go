@@ -15,12 +15,22 @@ import (
 
 // run does one benchmark run and prints its table. The report comes back
 // also with an error (the figures so far, the databases made).
-func run(ctx context.Context, c *config) (*report, error) {
+func run(ctx context.Context, c *config) (rep *report, err error) {
 	d := &dataset{n: c.N, tenants: c.Tenants, seed: c.Seed, end: time.Now().UTC().Truncate(time.Second)}
-	rep := &report{Entries: c.N, Tenants: c.Tenants, Seed: c.Seed, StartedAt: time.Now().UTC()}
+	rep = &report{Entries: c.N, Tenants: c.Tenants, Seed: c.Seed, StartedAt: time.Now().UTC()}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(c.Progress, "%s logsbench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
+	// A part that fails does not lose what the others measured.
+	defer func() {
+		if err != nil && len(rep.Rows) > 0 {
+			rep.Notes = append(rep.Notes, "the run stopped early: "+err.Error())
+			rep.print(c.Stdout)
+			if c.JSON != "" {
+				_ = rep.writeJSON(c.JSON, c.Stdout)
+			}
+		}
+	}()
 
 	s := &scratch{admin: c.PostgresURL, keep: c.Keep}
 	defer s.cleanup(logf)

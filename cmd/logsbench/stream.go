@@ -106,7 +106,15 @@ func measureStreams(ctx context.Context, c *config, d *dataset, r *raw, s *logsd
 			req.Header.Set("Authorization", "Bearer "+s.token(tenant))
 			req.Header.Set("X-Tenant-ID", tenant)
 			req.Header.Set("Accept", "text/event-stream")
+			// A loaded machine drops a connection now and then: try thrice.
 			resp, err := client.Do(req)
+			for try := 1; try < 3 && sctx.Err() == nil && (err != nil || resp.StatusCode != http.StatusOK); try++ {
+				if err == nil {
+					resp.Body.Close()
+				}
+				time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+				resp, err = client.Do(req.Clone(sctx))
+			}
 			<-dial
 			if err != nil || resp.StatusCode != http.StatusOK {
 				if sctx.Err() == nil {
