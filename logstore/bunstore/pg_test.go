@@ -200,3 +200,23 @@ func TestSchemaIsDistributable(t *testing.T) {
 	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace").Scan(&fks))
 	assert.Zero(t, fks, "no foreign key")
 }
+
+// TestPostgresJITOff: the store's sessions run without JIT (compiling cost
+// hundreds of milliseconds of a list request on a large tenant), unless the
+// database URL asks for it.
+func TestPostgresJITOff(t *testing.T) {
+	ctx := context.Background()
+	url := testdb.Postgres(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct{ url, want string }{{url, "off"}, {url + sep + "jit=on", "on"}} {
+		s, err := bunstore.Open(ctx, tc.url, nil)
+		require.NoError(t, err)
+		var jit string
+		require.NoError(t, s.DB().QueryRowContext(ctx, "SHOW jit").Scan(&jit))
+		assert.Equal(t, tc.want, jit, tc.url)
+		require.NoError(t, s.Close())
+	}
+}
