@@ -111,6 +111,12 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, body errorBod
 	if body.Code == logs.CodeInternal {
 		body.Message = fmt.Sprintf("%s (request id %s)", body.Message, id)
 	}
+	if body.Code == logs.CodeRateLimited {
+		// Every 429 says when to come back: a limit's own wait, else a
+		// few seconds (an export's pending jobs, say).
+		w.Header().Set("Retry-After", "5")
+		setRetryAfter(w.Header(), err)
+	}
 	if body.Code == logs.CodeUnauthenticated {
 		challenge := `Bearer realm="logs"`
 		if r.Header.Get("Authorization") != "" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/internal/secrets"
@@ -75,6 +76,20 @@ type Options struct {
 	// retention (log:admin). Nil: those routes answer 404.
 	Settings logstore.Settings
 
+	// Metrics receive the server's metrics, served at GET /metrics as
+	// MetricsAccess allows. Nil: the Server makes its own (NewMetrics).
+	Metrics *Metrics
+
+	// MetricsAccess says who may read GET /metrics. The zero value: clients
+	// on a loopback address only.
+	MetricsAccess MetricsAccess
+
+	// Ready are the checks of GET /readyz. Nil: the store answers.
+	Ready []ReadyCheck
+
+	// Limits are the per-tenant rate limits. The zero value: the defaults.
+	Limits Limits
+
 	// Cursors seals the list's cursors (nextCursor, cursor=). Every
 	// replica of one API must have the same key. Nil: a random key of this
 	// Server only (cursors do not survive a restart or another replica).
@@ -90,6 +105,11 @@ type Server struct {
 	router  *mux.Router
 	handler http.Handler
 	paths   []pathRoute // for the Allow header of 405s
+
+	metrics        *Metrics
+	metricsHandler http.Handler
+	requestLimits  *limiters // requests per second of each tenant
+	ingestLimits   *limiters // entries per second of each tenant
 }
 
 // pathRoute matches the path of a route, whatever the method.
@@ -139,8 +159,13 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *Server) routes() []route {
 	return []route{
 		{method: http.MethodGet, path: "/healthz", perm: publicRoute, h: s.health},
+		{method: http.MethodGet, path: "/readyz", perm: publicRoute, h: s.ready},
+		// /metrics has an access rule of its own (Options.MetricsAccess).
+		{method: http.MethodGet, path: "/metrics", perm: publicRoute, h: s.serveMetrics},
+		{method: http.MethodGet, path: "/api/v1/openapi.json", perm: publicRoute, h: s.openAPI},
 		{method: http.MethodGet, path: "/api/v1/logs", perm: PermRead, h: s.listLogs, query: listParams},
 		{method: http.MethodPost, path: "/api/v1/logs", perm: PermWrite, h: s.ingestLogs},
+		{method: http.MethodPost, path: OTLPPath, perm: PermWrite, h: s.ingestOTLP},
 		{method: http.MethodGet, path: "/api/v1/logs/stats", perm: PermRead, h: s.logStats, query: statsParams},
 		{method: http.MethodGet, path: "/api/v1/logs/settings", perm: PermAdmin, h: s.getSettings},
 		{method: http.MethodPatch, path: "/api/v1/logs/settings", perm: PermAdmin, h: s.patchSettings},
@@ -182,6 +207,18 @@ func New(store logstore.Store, opts *Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.metrics = s.opts.Metrics
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	s.metricsHandler = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), Registry: s.metrics.reg})
+	if s.opts.Stream != nil {
+		s.metrics.streams(s.opts.Stream)
+	}
+	lim := s.opts.Limits
+	s.requestLimits = newLimiters(orDefault(lim.RPS, DefaultTenantRPS), int(orDefault(float64(lim.Burst), DefaultTenantBurst)))
+	s.ingestLimits = newLimiters(orDefault(lim.IngestEPS, DefaultTenantIngestEPS), int(orDefault(lim.IngestEPS, DefaultTenantIngestEPS)))
 	if s.opts.Cursors == nil {
 		s.opts.Cursors, _ = logquery.NewCursors(secrets.Random(32))
 	}
@@ -219,6 +256,17 @@ func New(store logstore.Store, opts *Options) *Server {
 	return s
 }
 
+// orDefault is v, def when v is 0, and 0 (off) when v is negative.
+func orDefault(v, def float64) float64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
@@ -236,10 +284,17 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		c := &call{Query: q}
+		rec, _ := w.(*recorder)
+		if rec != nil {
+			rec.route = rt.path
+		}
 		if rt.perm != publicRoute {
 			p, tenant, err := s.authorize(w, r, rt.perm)
-			if rec, ok := w.(*recorder); ok {
+			if rec != nil {
 				rec.tenant = tenant
+			}
+			if err == nil {
+				err = s.limitRequest(tenant)
 			}
 			if err != nil {
 				s.writeError(w, r, err)
@@ -313,10 +368,13 @@ func (s *Server) outer(next http.Handler) http.Handler {
 					slog.String("requestId", id), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 				s.writeError(rec, r, fmt.Errorf("loghttp: panic: %v", v))
 			}
+			took := time.Since(start)
+			s.metrics.observe(rec.route, r.Method, rec.status, took)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", clip(r.URL.Path, 200)),
+				slog.String("requestId", id), slog.String("method", clip(r.Method, 20)), slog.String("route", rec.route),
+				slog.String("path", clip(r.URL.Path, 200)),
 				slog.Int("status", rec.status), slog.String("tenant", rec.tenant),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", took))
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -350,6 +408,7 @@ type recorder struct {
 	http.ResponseWriter
 	status       int
 	tenant       string
+	route        string        // the path template of the route, "" for none
 	writeTimeout time.Duration // Options.WriteTimeout, for writeJSON
 }
 
@@ -379,17 +438,6 @@ func (w *recorder) Flush() {
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *recorder) started() bool { return w.status != 0 }
-
-// health answers whether the store answers.
-func (s *Server) health(w http.ResponseWriter, r *http.Request, _ *call) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := s.store.Snapshot(ctx); err != nil {
-		return &logs.Error{Kind: logs.ErrUnavailable, Message: "the store does not answer", Err: err}
-	}
-	writeData(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
-}
 
 // clip shortens s to at most n bytes for messages and logs.
 func clip(s string, n int) string {

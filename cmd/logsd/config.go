@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/logstore"
 )
 
@@ -40,6 +42,14 @@ type Config struct {
 	StreamHeartbeat    time.Duration
 	StreamPoll         time.Duration
 	StreamTicketTTL    time.Duration
+
+	Metrics         string
+	metricsAccess   loghttp.MetricsAccess // Metrics, parsed by resolve
+	LogFormat       string
+	LogLevel        logLevel
+	TenantRPS       int
+	TenantBurst     int
+	TenantIngestEPS int
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
@@ -83,6 +93,12 @@ func (c *Config) settings() []setting {
 		{"stream-heartbeat", &c.StreamHeartbeat, "", "a silent live stream gets a comment this often (default 15s)"},
 		{"stream-poll", &c.StreamPoll, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
 		{"stream-ticket-ttl", &c.StreamTicketTTL, "", "how long a stream ticket may wait to be used (default 1m)"},
+		{"metrics", &c.Metrics, "", "who may read GET /metrics: off, open, or token:<secret> (a bearer token of its own, at least 16 bytes) (default: open to loopback addresses only)"},
+		{"log-format", &c.LogFormat, "text", "format of logsd's own logs on stderr: text or json"},
+		{"log-level", &c.LogLevel, "info", "least level of logsd's own logs: debug, info, warn or error (debug adds each refused request)"},
+		{"tenant-rps", &c.TenantRPS, "100", "requests per second of one tenant, every authenticated request counted, or 0 for no limit; beyond it 429 rate_limited with Retry-After"},
+		{"tenant-burst", &c.TenantBurst, "200", "requests one tenant may send at once above its rate"},
+		{"tenant-ingest-eps", &c.TenantIngestEPS, "20000", "log entries per second one tenant may ingest (API and OTLP together), or 0 for no limit; one request may carry one second's worth"},
 	}
 }
 
@@ -163,6 +179,12 @@ func (c *Config) resolve() error {
 	if keep, max := c.retentionPolicy(); keep > 0 && max > 0 && max < keep {
 		return errors.New("--retention-max (LOGSD_RETENTION_MAX) is shorter than --retention (LOGSD_RETENTION)")
 	}
+	if c.metricsAccess, err = loghttp.ParseMetricsAccess(c.Metrics); err != nil {
+		return fmt.Errorf("--metrics (LOGSD_METRICS): %w", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format (LOGSD_LOG_FORMAT) must be text or json; got %q", c.LogFormat)
+	}
 	if c.AdminDatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres") {
 		return errors.New("--admin-database-url (LOGSD_ADMIN_DATABASE_URL) is for PostgreSQL; the database URL is not")
 	}
@@ -189,6 +211,46 @@ func (c *Config) retentionPolicy() (keep, max time.Duration) {
 	}
 	return keep, max
 }
+
+// limits are the rate limits of the configuration as loghttp takes them
+// (0 there is the default, negative off).
+func (c *Config) limits() loghttp.Limits {
+	off := func(n int) int {
+		if n == 0 {
+			return -1
+		}
+		return n
+	}
+	return loghttp.Limits{RPS: float64(off(c.TenantRPS)), Burst: max(c.TenantBurst, 1), IngestEPS: float64(off(c.TenantIngestEPS))}
+}
+
+// logLevel is the --log-level setting.
+type logLevel struct{ l slog.Level }
+
+func (v *logLevel) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "debug":
+		v.l = slog.LevelDebug
+	case "info", "":
+		v.l = slog.LevelInfo
+	case "warn", "warning":
+		v.l = slog.LevelWarn
+	case "error":
+		v.l = slog.LevelError
+	default:
+		return fmt.Errorf("%q is not a level: debug, info, warn or error", s)
+	}
+	return nil
+}
+
+func (v *logLevel) String() string {
+	if v == nil {
+		return "info"
+	}
+	return strings.ToLower(v.l.String())
+}
+
+func (v *logLevel) level() slog.Level { return v.l }
 
 // embeddedDB reports whether the database is the default SQLite file.
 func (c *Config) embeddedDB() bool {

@@ -58,6 +58,7 @@ type Main struct {
 	retention *logstore.Retention
 	consumers *logconsume.Runner
 	cursors   *logquery.Cursors
+	metrics   *loghttp.Metrics
 	serveErr  error // why, when it was not Close; read after done
 }
 
@@ -154,9 +155,16 @@ func (m *Main) usage() {
 	c.writeSettings(w)
 }
 
+// logger is Main.Logger, else a logger on stderr in the configured
+// format (LOGSD_LOG_FORMAT) and level (LOGSD_LOG_LEVEL).
 func (m *Main) logger() *slog.Logger {
 	if m.Logger == nil {
-		m.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
+		opts := &slog.HandlerOptions{Level: m.Config.LogLevel.level()}
+		if m.Config.LogFormat == "json" {
+			m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, opts))
+		} else {
+			m.Logger = slog.New(slog.NewTextHandler(m.Stderr, opts))
+		}
 	}
 	return m.Logger
 }
@@ -247,6 +255,7 @@ func (m *Main) Close() error {
 func (m *Main) serve(ctx context.Context) error {
 	c := &m.Config
 	log := m.logger()
+	m.metrics = loghttp.NewMetrics()
 	auth, err := m.authenticator()
 	if err != nil {
 		return err
@@ -282,7 +291,14 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors, Settings: m.store})
+	m.consumers = logconsume.New(m.store, m.store, &logconsume.Options{Logger: log})
+	if err := m.metrics.Consumers(m.consumers); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
+	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream,
+		Cursors: m.cursors, Settings: m.store, Metrics: m.metrics, MetricsAccess: c.metricsAccess, Ready: m.readyChecks(),
+		Limits: c.limits()})
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -290,13 +306,12 @@ func (m *Main) serve(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	m.consumers = logconsume.New(m.store, m.store, &logconsume.Options{Logger: log})
 	if err := m.consumers.Add(logconsume.Rollups()); err != nil {
 		_ = m.listener.Close()
 		return err
 	}
 	if purge {
-		m.retention = logstore.NewRetention(m.store, &logstore.RetentionOptions{Logger: log})
+		m.retention = logstore.NewRetention(m.store, &logstore.RetentionOptions{Logger: log, OnPurge: m.metrics.RetentionRun})
 		m.retention.Start()
 	}
 	m.done = make(chan struct{})
@@ -310,6 +325,29 @@ func (m *Main) serve(ctx context.Context) error {
 		"database", redact(c.DatabaseURL), "version", versionString())
 	m.greet()
 	return nil
+}
+
+// readyChecks are what GET /readyz checks: the database answers, its
+// schema is current (another replica may have migrated past this one's
+// binary, or nobody migrated), and the export bucket answers.
+func (m *Main) readyChecks() []loghttp.ReadyCheck {
+	return []loghttp.ReadyCheck{
+		{Name: "database", Check: m.store.Ping},
+		{Name: "schema", Check: func(ctx context.Context) error {
+			ok, err := m.store.SchemaCurrent(ctx)
+			if err == nil && !ok {
+				err = errors.New("the database schema is not the one this logsd expects: run logsd migrate")
+			}
+			return err
+		}},
+		{Name: "blob", Check: func(ctx context.Context) error {
+			ok, err := m.bucket.IsAccessible(ctx)
+			if err == nil && !ok {
+				err = errors.New("the export bucket does not exist")
+			}
+			return err
+		}},
+	}
 }
 
 // greet tells a new user, on the embedded default, how to make a first
@@ -442,8 +480,11 @@ func (m *Main) mintToken() error {
 func (m *Main) openStore(ctx context.Context) (*bunstore.Store, error) {
 	c := &m.Config
 	keep, max := c.retentionPolicy()
-	st, err := bunstore.Open(ctx, c.DatabaseURL, &bunstore.Options{Logger: m.logger(), AdminURL: c.AdminDatabaseURL,
-		Retention: keep, MaxRetention: max})
+	o := &bunstore.Options{Logger: m.logger(), AdminURL: c.AdminDatabaseURL, Retention: keep, MaxRetention: max}
+	if m.metrics != nil {
+		o.OnError = m.metrics.StoreError
+	}
+	st, err := bunstore.Open(ctx, c.DatabaseURL, o)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redact(c.DatabaseURL), err)
 	}
