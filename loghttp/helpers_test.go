@@ -50,13 +50,20 @@ func openStore(tb testing.TB, backend string) *bunstore.Store {
 	return st
 }
 
+// authenticator verifies the tokens of token.
+func authenticator(tb testing.TB) *jwtauth.Verifier {
+	tb.Helper()
+	v, err := jwtauth.New(&jwtauth.Options{Secret: secret, Issuer: issuer, Audience: audience})
+	require.NoError(tb, err)
+	return v
+}
+
 func newEnv(tb testing.TB, st *bunstore.Store, eo *envOptions) *env {
 	tb.Helper()
 	if eo == nil {
 		eo = &envOptions{}
 	}
-	v, err := jwtauth.New(&jwtauth.Options{Secret: secret, Issuer: issuer, Audience: audience})
-	require.NoError(tb, err)
+	v := authenticator(tb)
 	e := &env{Store: st, Logs: &logBuffer{}}
 	var store logstore.Store = st
 	if eo.wrap != nil {
