@@ -114,7 +114,9 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, body errorBod
 	if body.Code == logs.CodeRateLimited {
 		// Every 429 says when to come back: a limit's own wait, else a
 		// few seconds (an export's pending jobs, say).
-		w.Header().Set("Retry-After", "5")
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "5")
+		}
 		setRetryAfter(w.Header(), err)
 	}
 	if body.Code == logs.CodeUnauthenticated {

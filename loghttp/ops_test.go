@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ithbat/logs/internal/openapitest"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/logstore/bunstore"
 )
@@ -69,6 +70,7 @@ func scrape(tb testing.TB, url string, header http.Header) map[string]float64 {
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	require.NoError(tb, err)
+	openapitest.Check(tb, hr, res.StatusCode, res.Header, body)
 	require.Equal(tb, 200, res.StatusCode, "%s", body)
 	assert.Contains(tb, res.Header.Get("Content-Type"), "text/plain")
 	p := expfmt.NewTextParser(model.UTF8Validation)

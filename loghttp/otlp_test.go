@@ -24,6 +24,7 @@ import (
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ithbat/logs/internal/openapitest"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/logstore/bunstore"
 )
@@ -104,7 +105,7 @@ func mustParse(tb testing.TB, s string) time.Time {
 
 func otlpRequest(records ...*logspb.LogRecord) *collogspb.ExportLogsServiceRequest {
 	return &collogspb.ExportLogsServiceRequest{ResourceLogs: []*logspb.ResourceLogs{{
-		Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{{Key: "service.name", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "svc"}}}}},
+		Resource:  &resourcepb.Resource{Attributes: []*commonpb.KeyValue{{Key: "service.name", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "svc"}}}}},
 		ScopeLogs: []*logspb.ScopeLogs{{LogRecords: records}},
 	}}}
 }
@@ -135,6 +136,7 @@ func TestOTLPHTTP(t *testing.T) {
 		defer res.Body.Close()
 		var b bytes.Buffer
 		_, _ = b.ReadFrom(res.Body)
+		openapitest.Check(t, hr, res.StatusCode, res.Header, b.Bytes())
 		return res.StatusCode, res.Header, b.Bytes()
 	}
 	now := uint64(time.Now().Add(-time.Minute).UnixNano())
@@ -221,4 +223,3 @@ func TestOTLPHTTP(t *testing.T) {
 		assert.Empty(t, e.list(t, "victim", "").Logs, "nothing reached another tenant")
 	})
 }
-

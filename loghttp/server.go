@@ -181,6 +181,31 @@ func (s *Server) routes() []route {
 	}
 }
 
+// Route describes one route of the route table: its method (a GET route
+// also answers HEAD, but the stream), path template, the permission it
+// needs ("" for none: public, or a credential of its own), and the query
+// parameters it takes.
+type Route struct {
+	Method     string
+	Path       string
+	Permission string
+	Query      []string
+}
+
+// Routes lists the route table, in its order. The OpenAPI document names
+// exactly these (a test checks it).
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, rt := range s.routes() {
+		perm := rt.perm
+		if perm == publicRoute {
+			perm = ""
+		}
+		out = append(out, Route{Method: rt.method, Path: rt.path, Permission: perm, Query: slices.Clone(rt.query)})
+	}
+	return out
+}
+
 // New returns the HTTP API over store. opts may be nil.
 func New(store logstore.Store, opts *Options) *Server {
 	s := &Server{store: store}

@@ -30,6 +30,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ithbat/logs/internal/openapitest"
 	"github.com/ithbat/logs/internal/testdb"
 	"github.com/ithbat/logs/loghttp"
 )
@@ -215,8 +216,11 @@ func call(tb testing.TB, method, url, token, tenant, body string) (int, map[stri
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(tb, err)
 	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(tb, err)
+	openapitest.Check(tb, req, resp.StatusCode, resp.Header, raw)
 	var env map[string]any
-	require.NoError(tb, json.NewDecoder(resp.Body).Decode(&env))
+	require.NoError(tb, json.Unmarshal(raw, &env))
 	return resp.StatusCode, env
 }
 
