@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -39,12 +40,12 @@ func TestOpenAPIRoutes(t *testing.T) {
 		}
 	}
 	var problems []string
-	for _, k := range sortedKeysOf(inTable) {
+	for _, k := range slices.Sorted(maps.Keys(inTable)) {
 		if _, ok := inDoc[k]; !ok {
 			problems = append(problems, fmt.Sprintf("route %s is in the route table (loghttp/server.go) but not in the OpenAPI document (loghttp/openapi.json): add it to paths", k))
 		}
 	}
-	for _, k := range sortedKeysOf(inDoc) {
+	for _, k := range slices.Sorted(maps.Keys(inDoc)) {
 		rt, ok := inTable[k]
 		if !ok {
 			problems = append(problems, fmt.Sprintf("route %s is in the OpenAPI document (loghttp/openapi.json) but not in the route table (loghttp/server.go)", k))
@@ -67,15 +68,6 @@ func TestOpenAPIRoutes(t *testing.T) {
 		}
 	}
 	assert.Empty(t, problems, "\n%s", strings.Join(problems, "\n"))
-}
-
-func sortedKeysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // TestOpenAPIServed checks that the server serves the document, without a
