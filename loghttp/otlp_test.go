@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,5 +222,41 @@ func TestOTLPHTTP(t *testing.T) {
 			})
 		}
 		assert.Empty(t, e.list(t, "victim", "").Logs, "nothing reached another tenant")
+	})
+}
+
+// TestOTLPHostileValues sends values no store can keep as they are (NUL in
+// attribute keys and values) and values JSON cannot hold: never a 500.
+func TestOTLPHostileValues(t *testing.T) {
+	backends(t, func(t *testing.T, st *bunstore.Store) {
+		e := newEnv(t, st, nil)
+		kv := func(k string, v *commonpb.AnyValue) *commonpb.KeyValue { return &commonpb.KeyValue{Key: k, Value: v} }
+		dbl := func(f float64) *commonpb.AnyValue { return &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: f}} }
+		req := otlpRequest(
+			&logspb.LogRecord{Body: str("nul in a value"), Attributes: []*commonpb.KeyValue{kv("k", str("a\x00b"))}},
+			&logspb.LogRecord{Body: str("nul in a key"), Attributes: []*commonpb.KeyValue{kv("x\x00y", str("v"))}},
+			&logspb.LogRecord{Body: str("not numbers"), Attributes: []*commonpb.KeyValue{kv("nan", dbl(math.NaN())), kv("inf", dbl(math.Inf(-1)))}},
+			&logspb.LogRecord{Body: str("nul\x00 in the body")},
+			&logspb.LogRecord{Body: str("fine")},
+		)
+		b, err := proto.Marshal(req)
+		require.NoError(t, err)
+		hr, err := http.NewRequest(http.MethodPost, e.URL+"/otlp/v1/logs", bytes.NewReader(b))
+		require.NoError(t, err)
+		hr.Header.Set("Content-Type", "application/x-protobuf")
+		hr.Header.Set("Authorization", "Bearer "+token(t, "hostile", loghttp.PermWrite))
+		hr.Header.Set("X-Tenant-ID", "hostile")
+		res, err := http.DefaultClient.Do(hr)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var out bytes.Buffer
+		_, _ = out.ReadFrom(res.Body)
+		require.Equal(t, 200, res.StatusCode, "%s", out.String())
+		var r collogspb.ExportLogsServiceResponse
+		require.NoError(t, proto.Unmarshal(out.Bytes(), &r))
+		l := e.list(t, "hostile", "")
+		assert.EqualValues(t, 5, int64(len(l.Logs))+r.GetPartialSuccess().GetRejectedLogRecords(), "each record stored or counted: %s", r.GetPartialSuccess().GetErrorMessage())
+		assert.Contains(t, l.messages(), "fine")
+		assert.Contains(t, l.messages(), "not numbers")
 	})
 }
