@@ -232,3 +232,45 @@ func TestAccessLog(t *testing.T) {
 	assert.NotContains(t, logs, write, "a token is never logged, not even one sent in a URL")
 	assert.NotContains(t, logs, strings.Split(write, ".")[2], "nor its signature")
 }
+
+func TestCORS(t *testing.T) {
+	st := openStore(t, "sqlite")
+	const console = "https://console.example.com"
+	e := newEnv(t, st, &envOptions{opts: loghttp.Options{CORSOrigins: []string{console}}})
+	preflight := func(url, origin string) *http.Response {
+		hr, err := http.NewRequest(http.MethodOptions, url+"/api/v1/logs", nil)
+		require.NoError(t, err)
+		hr.Header.Set("Origin", origin)
+		hr.Header.Set("Access-Control-Request-Method", "GET")
+		hr.Header.Set("Access-Control-Request-Headers", "authorization,last-event-id,x-tenant-id") // as browsers send it
+		res, err := http.DefaultClient.Do(hr)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res
+	}
+	res := preflight(e.URL, console)
+	assert.Less(t, res.StatusCode, 300, "a preflight from an allowed origin succeeds")
+	assert.Equal(t, console, res.Header.Get("Access-Control-Allow-Origin"))
+	allowed := strings.ToLower(res.Header.Get("Access-Control-Allow-Headers"))
+	for _, h := range []string{"authorization", "x-tenant-id", "last-event-id"} {
+		assert.Contains(t, allowed, h)
+	}
+	res = preflight(e.URL, "https://evil.example")
+	assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"), "another origin is not allowed")
+
+	r := e.do(t, req{path: "/api/v1/logs", token: token(t, "acme", loghttp.PermRead), tenant: "acme", header: http.Header{"Origin": {console}}})
+	require.Equal(t, 200, r.Status)
+	assert.Equal(t, console, r.Header.Get("Access-Control-Allow-Origin"))
+	exposed := strings.ToLower(r.Header.Get("Access-Control-Expose-Headers"))
+	for _, h := range []string{"x-request-id", "retry-after", "location"} {
+		assert.Contains(t, exposed, h)
+	}
+	r = e.do(t, req{path: "/api/v1/logs", token: token(t, "acme", loghttp.PermRead), tenant: "acme", header: http.Header{"Origin": {"https://evil.example"}}})
+	assert.Empty(t, r.Header.Get("Access-Control-Allow-Origin"))
+
+	// Without origins configured, nothing changes: OPTIONS is a 405.
+	plain := newEnv(t, st, nil)
+	res = preflight(plain.URL, console)
+	assert.Equal(t, 405, res.StatusCode)
+	assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"))
+}

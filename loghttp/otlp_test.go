@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -231,7 +231,9 @@ func TestOTLPHostileValues(t *testing.T) {
 	backends(t, func(t *testing.T, st *bunstore.Store) {
 		e := newEnv(t, st, nil)
 		kv := func(k string, v *commonpb.AnyValue) *commonpb.KeyValue { return &commonpb.KeyValue{Key: k, Value: v} }
-		dbl := func(f float64) *commonpb.AnyValue { return &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: f}} }
+		dbl := func(f float64) *commonpb.AnyValue {
+			return &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: f}}
+		}
 		req := otlpRequest(
 			&logspb.LogRecord{Body: str("nul in a value"), Attributes: []*commonpb.KeyValue{kv("k", str("a\x00b"))}},
 			&logspb.LogRecord{Body: str("nul in a key"), Attributes: []*commonpb.KeyValue{kv("x\x00y", str("v"))}},

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/internal/secrets"
@@ -89,6 +90,11 @@ type Options struct {
 
 	// Limits are the per-tenant rate limits. The zero value: the defaults.
 	Limits Limits
+
+	// CORSOrigins are the origins (https://console.example.com) whose web
+	// pages may call the API from a browser; "*" allows any. None: no CORS
+	// headers, and a preflight OPTIONS is a 405 as any unknown method.
+	CORSOrigins []string
 
 	// Cursors seals the list's cursors (nextCursor, cursor=). Every
 	// replica of one API must have the same key. Nil: a random key of this
@@ -277,7 +283,17 @@ func New(store logstore.Store, opts *Options) *Server {
 	})
 	s.router.NotFoundHandler = unmatched
 	s.router.MethodNotAllowedHandler = unmatched
-	s.handler = s.outer(s.router)
+	var inner http.Handler = s.router
+	if len(s.opts.CORSOrigins) > 0 {
+		inner = cors.New(cors.Options{
+			AllowedOrigins: s.opts.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch},
+			AllowedHeaders: []string{"Authorization", TenantHeader, "Last-Event-ID", "Content-Type", "Content-Encoding", "X-Request-ID"},
+			ExposedHeaders: []string{"X-Request-ID", "Retry-After", "Location"},
+			MaxAge:         600,
+		}).Handler(s.router)
+	}
+	s.handler = s.outer(inner)
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -50,6 +51,7 @@ type Config struct {
 	TenantRPS       int
 	TenantBurst     int
 	TenantIngestEPS int
+	CORSOrigins     string
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
@@ -98,6 +100,7 @@ func (c *Config) settings() []setting {
 		{"log-level", &c.LogLevel, "info", "least level of logsd's own logs: debug, info, warn or error (debug adds each refused request)"},
 		{"tenant-rps", &c.TenantRPS, "100", "requests per second of one tenant, every authenticated request counted, or 0 for no limit; beyond it 429 rate_limited with Retry-After"},
 		{"tenant-burst", &c.TenantBurst, "200", "requests one tenant may send at once above its rate"},
+		{"cors-origins", &c.CORSOrigins, "", "comma-separated origins whose web pages may call the API from a browser (https://console.example.com), or * for any (default: none)"},
 		{"tenant-ingest-eps", &c.TenantIngestEPS, "20000", "log entries per second one tenant may ingest (API and OTLP together), or 0 for no limit; one request may carry one second's worth"},
 	}
 }
@@ -182,6 +185,9 @@ func (c *Config) resolve() error {
 	if c.metricsAccess, err = loghttp.ParseMetricsAccess(c.Metrics); err != nil {
 		return fmt.Errorf("--metrics (LOGSD_METRICS): %w", err)
 	}
+	if _, err := c.corsOrigins(); err != nil {
+		return err
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format (LOGSD_LOG_FORMAT) must be text or json; got %q", c.LogFormat)
 	}
@@ -222,6 +228,27 @@ func (c *Config) limits() loghttp.Limits {
 		return n
 	}
 	return loghttp.Limits{RPS: float64(off(c.TenantRPS)), Burst: max(c.TenantBurst, 1), IngestEPS: float64(off(c.TenantIngestEPS))}
+}
+
+// corsOrigins are the origins of --cors-origins: each * or
+// scheme://host[:port], nothing more.
+func (c *Config) corsOrigins() ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+				return nil, fmt.Errorf("--cors-origins (LOGSD_CORS_ORIGINS): %q is not an origin such as https://console.example.com", o)
+			}
+			o = u.Scheme + "://" + u.Host
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // logLevel is the --log-level setting.

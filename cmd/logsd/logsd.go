@@ -291,6 +291,7 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
+	origins, _ := c.corsOrigins() // checked by resolve
 	m.consumers = logconsume.New(m.store, m.store, &logconsume.Options{Logger: log})
 	if err := m.metrics.Consumers(m.consumers); err != nil {
 		_ = m.listener.Close()
@@ -298,7 +299,7 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream,
 		Cursors: m.cursors, Settings: m.store, Metrics: m.metrics, MetricsAccess: c.metricsAccess, Ready: m.readyChecks(),
-		Limits: c.limits()})
+		Limits: c.limits(), CORSOrigins: origins})
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -105,10 +105,14 @@ func TestConfig(t *testing.T) {
 		})
 	}
 	t.Run("bad operations settings", func(t *testing.T) {
-		for k, v := range map[string]string{"LOGSD_METRICS": "token:short", "LOGSD_LOG_FORMAT": "xml", "LOGSD_LOG_LEVEL": "loud", "LOGSD_TENANT_RPS": "-1"} {
+		for k, v := range map[string]string{"LOGSD_METRICS": "token:short", "LOGSD_LOG_FORMAT": "xml", "LOGSD_LOG_LEVEL": "loud", "LOGSD_TENANT_RPS": "-1",
+			"LOGSD_CORS_ORIGINS": "https://ok.example,console.example.com/path"} {
 			err := NewMain("logsd", io.Discard, io.Discard).ParseArgs(nil, envOf(map[string]string{k: v}))
 			assert.ErrorContains(t, err, k, "%s=%s", k, v)
 		}
+		origins, err := (&Config{CORSOrigins: " https://a.example , http://b.example:8080/ ,*"}).corsOrigins()
+		require.NoError(t, err)
+		assert.Equal(t, []string{"https://a.example", "http://b.example:8080", "*"}, origins)
 		c := Config{TenantRPS: 0, TenantBurst: 3, TenantIngestEPS: 0}
 		assert.Equal(t, loghttp.Limits{RPS: -1, Burst: 3, IngestEPS: -1}, c.limits(), "0 turns a limit off")
 	})
