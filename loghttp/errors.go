@@ -24,11 +24,16 @@ var statusOf = map[logs.ErrorCode]int{
 	logs.CodeUnavailable:      http.StatusServiceUnavailable,
 	logs.CodeInternal:         http.StatusInternalServerError,
 	codeMethodNotAllowed:      http.StatusMethodNotAllowed,
+	codeRangeNotSatisfiable:   http.StatusRequestedRangeNotSatisfiable,
 }
 
 // codeMethodNotAllowed is the code of a 405: the path exists, the method
 // does not. It is HTTP's own, so it is not one of package logs.
 const codeMethodNotAllowed logs.ErrorCode = "method_not_allowed"
+
+// codeRangeNotSatisfiable is the code of a 416: a download's Range lies
+// outside the file. HTTP's own, like codeMethodNotAllowed.
+const codeRangeNotSatisfiable logs.ErrorCode = "range_not_satisfiable"
 
 // genericMessage is what a client reads for an error that carries no
 // message meant for it.

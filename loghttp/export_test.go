@@ -22,6 +22,7 @@ import (
 	"gocloud.dev/blob/fileblob"
 
 	"github.com/ithbat/logs/logexport"
+	"github.com/ithbat/logs/internal/openapitest"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
 	"github.com/ithbat/logs/logstore/bunstore"
@@ -105,11 +106,14 @@ func (e *exportEnv) poll(tb testing.TB, tenant, id string) exportData {
 // fetch GETs a download URL as a browser would: no token, no tenant.
 func fetch(tb testing.TB, u string) (*http.Response, []byte) {
 	tb.Helper()
-	r, err := http.Get(u)
+	hr, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(tb, err)
+	r, err := http.DefaultClient.Do(hr)
 	require.NoError(tb, err)
 	defer r.Body.Close()
 	b, err := io.ReadAll(r.Body)
 	require.NoError(tb, err)
+	openapitest.Check(tb, hr, r.StatusCode, r.Header, b)
 	return r, b
 }
 
@@ -363,4 +367,63 @@ func TestExportDownloadRefused(t *testing.T) {
 	}, 20*time.Second, 50*time.Millisecond)
 	hr, _ = fetch(t, *ra.DownloadURL)
 	assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, hr.StatusCode)
+}
+
+// TestDownloadRange resumes a download as curl -C - and browsers do.
+func TestDownloadRange(t *testing.T) {
+	st := openStore(t, "sqlite")
+	e := newExportEnv(t, st, nil)
+	seedExport(t, e, "ranger", 40)
+	_, d := e.submit(t, "ranger", `{"format":"ndjson"}`)
+	ready := e.poll(t, "ranger", d.ExportID)
+	require.Equal(t, "ready", ready.Status, ready.Error)
+	whole, full := fetch(t, *ready.DownloadURL)
+	require.Equal(t, 200, whole.StatusCode)
+	assert.Equal(t, "bytes", whole.Header.Get("Accept-Ranges"))
+	require.Greater(t, len(full), 100)
+
+	get := func(header http.Header) (*http.Response, []byte) {
+		hr, err := http.NewRequest(http.MethodGet, *ready.DownloadURL, nil)
+		require.NoError(t, err)
+		hr.Header = header
+		res, err := http.DefaultClient.Do(hr)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		openapitest.Check(t, hr, res.StatusCode, res.Header, b)
+		return res, b
+	}
+	res, part := get(http.Header{"Range": {"bytes=10-20"}})
+	require.Equal(t, 206, res.StatusCode, "%s", part)
+	assert.Equal(t, full[10:21], part)
+	assert.Equal(t, fmt.Sprintf("bytes 10-20/%d", len(full)), res.Header.Get("Content-Range"))
+	assert.Equal(t, "11", res.Header.Get("Content-Length"))
+
+	res, part = get(http.Header{"Range": {"bytes=100-"}})
+	require.Equal(t, 206, res.StatusCode)
+	assert.Equal(t, full[100:], part, "the rest of the file, as curl -C - asks")
+
+	res, part = get(http.Header{"Range": {"bytes=-5"}})
+	require.Equal(t, 206, res.StatusCode)
+	assert.Equal(t, full[len(full)-5:], part)
+
+	res, part = get(http.Header{"Range": {"bytes=100-"}, "If-Range": {whole.Header.Get("Last-Modified")}})
+	assert.Equal(t, 206, res.StatusCode, "the file has not changed")
+	res, _ = get(http.Header{"Range": {"bytes=100-"}, "If-Range": {"Mon, 02 Jan 2006 15:04:05 GMT"}})
+	assert.Equal(t, 200, res.StatusCode, "another version: the whole file")
+
+	res, body := get(http.Header{"Range": {fmt.Sprintf("bytes=%d-", len(full)+10)}})
+	assert.Equal(t, 416, res.StatusCode)
+	var env struct {
+		Success bool
+		Error   struct{ Code, Field string }
+	}
+	require.NoError(t, json.Unmarshal(body, &env), "%s", body)
+	assert.Equal(t, "range_not_satisfiable", env.Error.Code)
+	assert.Equal(t, "Range", env.Error.Field)
+	assert.Equal(t, fmt.Sprintf("bytes */%d", len(full)), res.Header.Get("Content-Range"))
+
+	res, body = get(http.Header{"Range": {"bytes=oops"}})
+	assert.Contains(t, []int{200, 416}, res.StatusCode, "a malformed range is ignored or refused, never a 500: %s", body)
 }
