@@ -1,8 +1,8 @@
 package loghttp
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"

@@ -21,8 +21,8 @@ import (
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/blob/fileblob"
 
-	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/internal/openapitest"
+	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
 	"github.com/ithbat/logs/logstore/bunstore"
