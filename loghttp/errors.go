@@ -110,7 +110,7 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, body errorBod
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "loghttp: request refused",
 			slog.String("requestId", id), slog.String("code", string(body.Code)), slog.Any("err", err))
 	}
-	if rec, ok := w.(*recorder); ok && rec.started() {
+	if rec := recorderOf(w); rec != nil && rec.started() {
 		return
 	}
 	if body.Code == logs.CodeInternal {

@@ -1,7 +1,10 @@
 package loghttp_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -273,4 +276,62 @@ func TestCORS(t *testing.T) {
 	res = preflight(plain.URL, console)
 	assert.Equal(t, 405, res.StatusCode)
 	assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"))
+}
+
+func TestCompressedAnswers(t *testing.T) {
+	st := openStore(t, "sqlite")
+	e := newEnv(t, st, nil)
+	var sb strings.Builder
+	sb.WriteString(`{"logs":[`)
+	for i := range 200 {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, `{"level":"info","source":"auth","message":"User signed in %d","metadata":{"ip":"102.45.67.89"}}`, i)
+	}
+	sb.WriteString("]}")
+	e.ingest(t, "zipped", sb.String())
+	get := func(path string, enc string) (*http.Response, []byte) {
+		hr, err := http.NewRequest(http.MethodGet, e.URL+path, nil)
+		require.NoError(t, err)
+		hr.Header.Set("Authorization", "Bearer "+token(t, "zipped", loghttp.PermRead))
+		hr.Header.Set("X-Tenant-ID", "zipped")
+		if enc != "" {
+			hr.Header.Set("Accept-Encoding", enc) // set by hand: the transport does not decompress then
+		} else {
+			hr.Header.Set("Accept-Encoding", "identity")
+		}
+		res, err := http.DefaultClient.Do(hr)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res, b
+	}
+	plainRes, plain := get("/api/v1/logs?limit=500", "")
+	require.Equal(t, 200, plainRes.StatusCode)
+	assert.Empty(t, plainRes.Header.Get("Content-Encoding"))
+
+	res, zipped := get("/api/v1/logs?limit=500", "gzip")
+	require.Equal(t, 200, res.StatusCode)
+	assert.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+	assert.Contains(t, res.Header.Values("Vary"), "Accept-Encoding")
+	assert.Less(t, len(zipped), len(plain)/3, "a page of similar entries compresses well")
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	require.NoError(t, err)
+	unzipped, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	var a, b map[string]any
+	require.NoError(t, json.Unmarshal(plain, &a))
+	require.NoError(t, json.Unmarshal(unzipped, &b))
+	assert.Equal(t, a, b, "the same answer")
+	assert.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"))
+
+	res, small := get("/healthz", "gzip")
+	assert.Empty(t, res.Header.Get("Content-Encoding"), "small answers stay plain")
+	assert.JSONEq(t, `{"success":true,"data":{"status":"ok"}}`, string(small))
+
+	res, errBody := get("/api/v1/logs?level=nope", "gzip")
+	assert.Equal(t, 400, res.StatusCode)
+	assert.Contains(t, string(errBody), "invalid_argument", "errors are small and plain")
 }

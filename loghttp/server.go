@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
@@ -91,6 +93,12 @@ type Options struct {
 	// Limits are the per-tenant rate limits. The zero value: the defaults.
 	Limits Limits
 
+	// NoCompression turns off compressed answers. By default JSON answers
+	// and downloads of 1 KiB or more are gzip when the request's
+	// Accept-Encoding allows it (streams and /metrics never are: the
+	// stream must flush each event, and /metrics compresses itself).
+	NoCompression bool
+
 	// CORSOrigins are the origins (https://console.example.com) whose web
 	// pages may call the API from a browser; "*" allows any. None: no CORS
 	// headers, and a preflight OPTIONS is a 405 as any unknown method.
@@ -114,8 +122,9 @@ type Server struct {
 
 	metrics        *Metrics
 	metricsHandler http.Handler
-	requestLimits  *limiters // requests per second of each tenant
-	ingestLimits   *limiters // entries per second of each tenant
+	compress       func(http.Handler) http.Handler // gzip answers when the client asks
+	requestLimits  *limiters                       // requests per second of each tenant
+	ingestLimits   *limiters                       // entries per second of each tenant
 }
 
 // pathRoute matches the path of a route, whatever the method.
@@ -135,6 +144,7 @@ type route struct {
 	perm    string // a permission, or publicRoute
 	h       handlerFunc
 	getOnly bool
+	plain   bool     // never compressed (a stream; /metrics compresses itself)
 	query   []string // the query parameters it takes; any other is refused
 }
 
@@ -167,7 +177,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/healthz", perm: publicRoute, h: s.health},
 		{method: http.MethodGet, path: "/readyz", perm: publicRoute, h: s.ready},
 		// /metrics has an access rule of its own (Options.MetricsAccess).
-		{method: http.MethodGet, path: "/metrics", perm: publicRoute, h: s.serveMetrics},
+		{method: http.MethodGet, path: "/metrics", perm: publicRoute, h: s.serveMetrics, plain: true},
 		{method: http.MethodGet, path: "/api/v1/openapi.json", perm: publicRoute, h: s.openAPI},
 		{method: http.MethodGet, path: "/api/v1/logs", perm: PermRead, h: s.listLogs, query: listParams},
 		{method: http.MethodPost, path: "/api/v1/logs", perm: PermWrite, h: s.ingestLogs},
@@ -177,7 +187,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodPatch, path: "/api/v1/logs/settings", perm: PermAdmin, h: s.patchSettings},
 		// The stream authenticates itself: bearer token (log:read) or
 		// ticket. HEAD would open a stream that sends nothing.
-		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true, query: streamParams},
+		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true, plain: true, query: streamParams},
 		{method: http.MethodPost, path: "/api/v1/logs/stream/tickets", perm: PermRead, h: s.createStreamTicket},
 		{method: http.MethodPost, path: "/api/v1/logs/export", perm: PermRead, h: s.createExport},
 		// The signed query is the credential of a download; it comes before
@@ -246,6 +256,14 @@ func New(store logstore.Store, opts *Options) *Server {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), Registry: s.metrics.reg})
 	if s.opts.Stream != nil {
 		s.metrics.streams(s.opts.Stream)
+	}
+	s.compress = func(h http.Handler) http.Handler { return h }
+	if !s.opts.NoCompression {
+		gz, err := gzhttp.NewWrapper(gzhttp.MinSize(1024), gzhttp.CompressionLevel(gzip.DefaultCompression))
+		if err != nil {
+			panic(fmt.Sprintf("loghttp: gzhttp: %v", err))
+		}
+		s.compress = func(h http.Handler) http.Handler { return gz(h) }
 	}
 	lim := s.opts.Limits
 	s.requestLimits = newLimiters(orDefault(lim.RPS, DefaultTenantRPS), int(orDefault(float64(lim.Burst), DefaultTenantBurst)))
@@ -325,7 +343,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		c := &call{Query: q}
-		rec, _ := w.(*recorder)
+		rec := recorderOf(w)
 		if rec != nil {
 			rec.route = rt.path
 		}
@@ -347,9 +365,16 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if err := rt.h(w, r, c); err != nil {
-			s.writeError(w, r, err)
+		serve := func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.h(w, r, c); err != nil {
+				s.writeError(w, r, err)
+			}
 		}
+		if rt.plain {
+			serve(w, r)
+			return
+		}
+		s.compress(http.HandlerFunc(serve)).ServeHTTP(w, r)
 	})
 }
 
@@ -479,6 +504,21 @@ func (w *recorder) Flush() {
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *recorder) started() bool { return w.status != 0 }
+
+// recorderOf finds the Server's recorder under w (a compressing writer
+// may stand between), or nil.
+func recorderOf(w http.ResponseWriter) *recorder {
+	for {
+		if rec, ok := w.(*recorder); ok {
+			return rec
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+}
 
 // clip shortens s to at most n bytes for messages and logs.
 func clip(s string, n int) string {

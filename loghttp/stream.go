@@ -60,7 +60,7 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, c *call) err
 			after = &c
 		}
 	}
-	if rec, ok := w.(*recorder); ok {
+	if rec := recorderOf(w); rec != nil {
 		rec.tenant = tenant
 	}
 	if err := s.limitRequest(tenant); err != nil {
