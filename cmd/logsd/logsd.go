@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -60,6 +61,8 @@ type Main struct {
 	cursors   *logquery.Cursors
 	metrics   *loghttp.Metrics
 	serveErr  error // why, when it was not Close; read after done
+	demoStop  context.CancelFunc
+	demoDone  sync.WaitGroup
 }
 
 // TokenArgs are the flags of logsd token.
@@ -77,6 +80,7 @@ func NewMain(name string, stdout, stderr io.Writer) *Main {
 
 var commands = []struct{ name, help string }{
 	{"serve", "serve the Logs API (the default)"},
+	{"demo", "serve, with a steady flow of sample IAM events into tenant demo, and print a token and commands to try"},
 	{"migrate", "create or upgrade the database schema, then exit"},
 	{"retention", "purge the entries older than the retention once, then exit (for a serving role that may not: run it as the owner)"},
 	{"token", "print an HS256 token: token --tenant T --permissions log:read,log:write [--ttl 1h] [--subject S]"},
@@ -182,6 +186,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.migrate(ctx)
 	case "retention":
 		return m.purge(ctx)
+	case "demo":
+		return m.demo(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -242,6 +248,7 @@ func (m *Main) Close() error {
 	if err := m.closeExporter(); err != nil {
 		errs = append(errs, fmt.Errorf("close exporter: %w", err))
 	}
+	m.closeDemo()
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
@@ -355,7 +362,7 @@ func (m *Main) readyChecks() []loghttp.ReadyCheck {
 // request.
 func (m *Main) greet() {
 	c := &m.Config
-	if !c.embeddedDB() || c.JWTSecret != "" || c.JWKSURL != "" {
+	if !c.embeddedDB() || c.JWTSecret != "" || c.JWKSURL != "" || m.Command == "demo" {
 		return
 	}
 	name := m.Name
