@@ -22,6 +22,18 @@ type ReadyCheck struct {
 // readyTimeout bounds each check of /readyz.
 const readyTimeout = 5 * time.Second
 
+// readyFor is how long the result of the checks answers /readyz: an
+// unauthenticated client that calls it in a loop costs the database one
+// round of checks a second, not one per call.
+const readyFor = time.Second
+
+// readiness remembers the last round of checks.
+type readiness struct {
+	mu   sync.Mutex
+	at   time.Time
+	errs []error
+}
+
 // health serves GET /healthz: the process serves. It checks nothing else,
 // so that a database outage never has an orchestrator restart every
 // replica; /readyz says whether this one can serve.
@@ -47,16 +59,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request, _ *call) error {
 			return err
 		}}}
 	}
-	errs := make([]error, len(checks))
-	var wg sync.WaitGroup
-	for i, c := range checks {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-			defer cancel()
-			errs[i] = c.Check(ctx)
-		})
-	}
-	wg.Wait()
+	errs := s.checkReady(r.Context(), checks)
 	res := readyResponse{Status: "ok", Checks: map[string]string{}}
 	var failed []string
 	first := ""
@@ -76,4 +79,28 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request, _ *call) error {
 	}
 	writeData(w, http.StatusOK, res)
 	return nil
+}
+
+// checkReady runs checks, or returns the errors of a round less than
+// readyFor ago. Callers that come while a round runs wait for it.
+func (s *Server) checkReady(ctx context.Context, checks []ReadyCheck) []error {
+	rd := &s.readiness
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if !rd.at.IsZero() && time.Since(rd.at) < readyFor {
+		return rd.errs
+	}
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Go(func() {
+			// Not the request's context: the result serves others too.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
+			defer cancel()
+			errs[i] = c.Check(ctx)
+		})
+	}
+	wg.Wait()
+	rd.at, rd.errs = time.Now(), errs
+	return errs
 }

@@ -1,10 +1,10 @@
 package loghttp
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -65,12 +65,11 @@ func (s *Server) ingestOTLP(w http.ResponseWriter, r *http.Request, c *call) err
 			return logs.Invalid("", "the body is not an OTLP ExportLogsServiceRequest in protobuf")
 		}
 	} else {
-		fixed, err := otlpJSONIDs(raw)
-		if err != nil {
-			return err
-		}
-		if err := (protojson.UnmarshalOptions{DiscardUnknown: true, RecursionLimit: otlpDepth}).Unmarshal(fixed, &req); err != nil {
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true, RecursionLimit: otlpDepth}).Unmarshal(raw, &req); err != nil {
 			return logs.Invalid("", "the body is not an OTLP ExportLogsServiceRequest in JSON: %s", clip(err.Error(), 200))
+		}
+		if err := otlpJSONIDs(&req); err != nil {
+			return err
 		}
 	}
 	n := 0
@@ -292,56 +291,41 @@ func anyValue(v *commonpb.AnyValue, depth int) any {
 	return nil
 }
 
-// otlpJSONIDs rewrites the traceId and spanId of each log record of an
-// OTLP/JSON body from hex (as OTLP/JSON writes them) to base64 (as
-// protojson reads bytes). A malformed id is a 400 naming it.
-func otlpJSONIDs(raw []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return nil, logs.Invalid("", "the body is not a JSON object (an OTLP ExportLogsServiceRequest)")
-	}
-	changed := false
-	for i, rl := range list(doc, "resourceLogs", "resource_logs") {
-		for j, sl := range list(rl, "scopeLogs", "scope_logs") {
-			for k, rec := range list(sl, "logRecords", "log_records") {
-				for _, name := range []string{"traceId", "trace_id", "spanId", "span_id"} {
-					v, ok := rec[name]
-					if !ok {
-						continue
-					}
-					h, ok := v.(string)
-					b, err := hex.DecodeString(h)
-					if !ok || err != nil {
-						return nil, logs.Invalid(fmt.Sprintf("resourceLogs[%d].scopeLogs[%d].logRecords[%d].%s", i, j, k, name), "must be a hex string")
-					}
-					rec[name] = base64.StdEncoding.EncodeToString(b)
-					changed = true
+// otlpJSONIDs corrects the trace and span ids of a request read from
+// OTLP/JSON. OTLP/JSON writes them in hex, but protojson reads bytes as
+// base64, and hex digits are base64 digits: a 32-digit trace id reads as 24
+// bytes. Those bytes are encoded back to the text they came from, which is
+// then read as hex. An id that was base64 after all (16 or 8 bytes already)
+// is kept; any other is a 400 naming it.
+func otlpJSONIDs(req *collogspb.ExportLogsServiceRequest) error {
+	for i, rl := range req.GetResourceLogs() {
+		for j, sl := range rl.GetScopeLogs() {
+			for k, rec := range sl.GetLogRecords() {
+				field := func(name string) string {
+					return fmt.Sprintf("resourceLogs[%d].scopeLogs[%d].logRecords[%d].%s", i, j, k, name)
+				}
+				var err error
+				if rec.TraceId, err = hexID(rec.TraceId, 16); err != nil {
+					return logs.Invalid(field("traceId"), "must be 32 hex digits")
+				}
+				if rec.SpanId, err = hexID(rec.SpanId, 8); err != nil {
+					return logs.Invalid(field("spanId"), "must be 16 hex digits")
 				}
 			}
 		}
 	}
-	if !changed {
-		return raw, nil
-	}
-	return json.Marshal(doc)
+	return nil
 }
 
-// list returns the objects of the array member of m named by one of names.
-func list(m map[string]any, names ...string) []map[string]any {
-	for _, n := range names {
-		arr, ok := m[n].([]any)
-		if !ok {
-			continue
-		}
-		out := make([]map[string]any, 0, len(arr))
-		for _, v := range arr {
-			if o, ok := v.(map[string]any); ok {
-				out = append(out, o)
-			}
-		}
-		return out
+// hexID is the id of n bytes that b, read as base64 from hex text, stands
+// for (see otlpJSONIDs).
+func hexID(b []byte, n int) ([]byte, error) {
+	if len(b) == 0 || len(b) == n {
+		return b, nil
 	}
-	return nil
+	id, err := hex.DecodeString(base64.RawStdEncoding.EncodeToString(b))
+	if err != nil || len(id) != n {
+		return nil, errors.New("not an id")
+	}
+	return id, nil
 }

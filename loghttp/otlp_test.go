@@ -145,7 +145,7 @@ func TestOTLPHTTP(t *testing.T) {
 	t.Run("JSON with hex ids", func(t *testing.T) {
 		body := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"json-svc"}}]},
 		  "scopeLogs":[{"scope":{"name":"s"},"logRecords":[{"timeUnixNano":"` + strconv.FormatUint(now, 10) + `","severityNumber":17,
-		  "body":{"stringValue":"from json"},"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
+		  "body":{"stringValue":"from json"},"traceId":"5b8efff798038103d269b633813fc60c","spanId":"EEE19B7EC3C1B174",
 		  "attributes":[{"key":"n","value":{"intValue":"42"}},{"key":"d","value":{"doubleValue":1.5}}]}]}]}]}`
 		status, h, out := post("application/json", []byte(body), nil)
 		require.Equal(t, 200, status, "%s", out)
@@ -155,6 +155,7 @@ func TestOTLPHTTP(t *testing.T) {
 		require.Len(t, l.Logs, 1)
 		assert.Equal(t, "error", l.Logs[0].Level)
 		assert.Equal(t, "5b8efff798038103d269b633813fc60c", l.Logs[0].Metadata["traceId"])
+		assert.Equal(t, "eee19b7ec3c1b174", l.Logs[0].Metadata["spanId"], "upper-case hex too")
 		assert.EqualValues(t, 42, l.Logs[0].Metadata["n"])
 		assert.EqualValues(t, 1.5, l.Logs[0].Metadata["d"])
 	})

@@ -125,6 +125,7 @@ type Server struct {
 	compress       func(http.Handler) http.Handler // gzip answers when the client asks
 	requestLimits  *limiters                       // requests per second of each tenant
 	ingestLimits   *limiters                       // entries per second of each tenant
+	readiness      readiness                       // the last round of /readyz
 }
 
 // pathRoute matches the path of a route, whatever the method.
