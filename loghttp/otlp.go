@@ -210,7 +210,10 @@ func otlpEntry(rec *logspb.LogRecord, source string, resource map[string]any, sc
 	if ts == 0 {
 		ts = rec.GetObservedTimeUnixNano()
 	}
-	if ts != 0 && ts <= math.MaxInt64 {
+	switch {
+	case ts > math.MaxInt64:
+		e.CreatedAt = time.Unix(0, math.MaxInt64).UTC() // past 2262: refused as out of range, never now
+	case ts != 0:
 		e.CreatedAt = time.Unix(0, int64(ts)).UTC()
 	}
 	return e

@@ -164,6 +164,7 @@ func TestOTLPHTTP(t *testing.T) {
 			&logspb.LogRecord{TimeUnixNano: now, Body: str("kept")},
 			&logspb.LogRecord{TimeUnixNano: now, Body: str(strings.Repeat("x", 70<<10))},
 			&logspb.LogRecord{TimeUnixNano: uint64(time.Now().Add(72 * time.Hour).UnixNano()), Body: str("from the future")},
+			&logspb.LogRecord{TimeUnixNano: math.MaxUint64, Body: str("beyond any time")},
 		)
 		b, err := proto.Marshal(req)
 		require.NoError(t, err)
@@ -172,7 +173,7 @@ func TestOTLPHTTP(t *testing.T) {
 		assert.Equal(t, "application/x-protobuf", h.Get("Content-Type"))
 		var res collogspb.ExportLogsServiceResponse
 		require.NoError(t, proto.Unmarshal(out, &res))
-		assert.EqualValues(t, 2, res.GetPartialSuccess().GetRejectedLogRecords())
+		assert.EqualValues(t, 3, res.GetPartialSuccess().GetRejectedLogRecords())
 		assert.Contains(t, res.GetPartialSuccess().GetErrorMessage(), "message")
 		assert.Equal(t, []string{"kept"}, e.list(t, "otlp", "source=svc").messages())
 	})
