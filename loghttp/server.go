@@ -108,6 +108,12 @@ type Options struct {
 	// replica of one API must have the same key. Nil: a random key of this
 	// Server only (cursors do not survive a restart or another replica).
 	Cursors *logquery.Cursors
+
+	// Console serves the web console (logconsole.Handler): GET and HEAD of
+	// "/" and of the paths under "/console/", without authentication (the
+	// page asks for a token and calls the API with it). Nil: those paths
+	// answer 404 like any unknown path.
+	Console http.Handler
 }
 
 // Server is the HTTP API. Create it with New.
@@ -133,6 +139,9 @@ type pathRoute struct {
 	method string
 	route  *mux.Route
 }
+
+// consolePrefix is where Options.Console's files live (logconsole.Prefix).
+const consolePrefix = "/console/"
 
 // public marks a route that needs no authentication.
 const publicRoute = "-"
@@ -286,6 +295,27 @@ func New(store logstore.Store, opts *Options) *Server {
 		for _, m := range methods {
 			s.router.Methods(m).Path(rt.path).Handler(s.wrap(rt))
 			s.paths = append(s.paths, pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().Path(rt.path)})
+		}
+	}
+	if s.opts.Console != nil {
+		// The console's own files: no token, any query string (the page's
+		// filter lives in it), the security headers of the console.
+		// Its requests are counted under the route "/" and "/console/"
+		// (metrics, access log), whatever the file.
+		console := func(route string) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if rec := recorderOf(w); rec != nil {
+					rec.route = route
+				}
+				s.opts.Console.ServeHTTP(w, r)
+			})
+		}
+		for _, m := range []string{http.MethodGet, http.MethodHead} {
+			s.router.Methods(m).Path("/").Handler(console("/"))
+			s.router.Methods(m).PathPrefix(consolePrefix).Handler(console(consolePrefix))
+			s.paths = append(s.paths,
+				pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().Path("/")},
+				pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().PathPrefix(consolePrefix)})
 		}
 	}
 	// mux answers 404 instead of 405 when a later route has the method but

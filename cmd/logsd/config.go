@@ -52,11 +52,12 @@ type Config struct {
 	TenantBurst     int
 	TenantIngestEPS int
 	CORSOrigins     string
+	Console         bool
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
 // upper case with - as _ (data-dir: LOGSD_DATA_DIR). ptr is a *string,
-// *int or *time.Duration (a flag of the standard library's type), or a
+// *int, *bool or *time.Duration (a flag of the standard library's type), or a
 // flag.Value. def is the default as the flag would read it; "" leaves the
 // zero value, which for numbers means the library's default, named in
 // usage.
@@ -102,6 +103,7 @@ func (c *Config) settings() []setting {
 		{"tenant-burst", &c.TenantBurst, "200", "requests one tenant may send at once above its rate"},
 		{"cors-origins", &c.CORSOrigins, "", "comma-separated origins whose web pages may call the API from a browser (https://console.example.com), or * for any (default: none)"},
 		{"tenant-ingest-eps", &c.TenantIngestEPS, "20000", "log entries per second one tenant may ingest (API and OTLP together), or 0 for no limit; one request may carry one second's worth"},
+		{"console", &c.Console, "true", "serve the web console at / (false: / and /console/ answer 404)"},
 	}
 }
 
@@ -120,6 +122,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 			fs.StringVar(p, s.name, *p, s.usage)
 		case *int:
 			fs.IntVar(p, s.name, *p, s.usage)
+		case *bool:
+			fs.BoolVar(p, s.name, *p, s.usage)
 		case *time.Duration:
 			fs.DurationVar(p, s.name, *p, s.usage)
 		case flag.Value:

@@ -21,6 +21,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/ithbat/logs/internal/secrets"
+	"github.com/ithbat/logs/logconsole"
 	"github.com/ithbat/logs/logconsume"
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
@@ -304,9 +305,13 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream,
+	opts := &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream,
 		Cursors: m.cursors, Settings: m.store, Metrics: m.metrics, MetricsAccess: c.metricsAccess, Ready: m.readyChecks(),
-		Limits: c.limits(), CORSOrigins: origins})
+		Limits: c.limits(), CORSOrigins: origins}
+	if c.Console {
+		opts.Console = logconsole.Handler()
+	}
+	api := loghttp.New(m.store, opts)
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -374,6 +379,10 @@ func (m *Main) greet() {
 		dataDir = " --data-dir " + shellQuote(c.DataDir)
 	}
 	u := strings.TrimSuffix(c.PublicURL, "/")
+	consoleLine := ""
+	if c.Console {
+		consoleLine = "\nOr open the console, " + u + "/ in a browser, and paste the token there (echo $TOKEN shows it).\n"
+	}
 	fmt.Fprintf(m.Stdout, `
 logsd is serving the Logs API at %[1]s
   database: SQLite file %[2]s
@@ -385,9 +394,9 @@ Make a first request (in another terminal, from this folder):
   curl -s -X POST %[1]s/api/v1/logs -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme" \
     -H "Content-Type: application/json" -d '{"level":"info","source":"auth","message":"hello from logsd"}'
   curl -s "%[1]s/api/v1/logs?level=info" -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme"
-
+%[6]s
 Stop with Ctrl-C.
-`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir)
+`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir, consoleLine)
 }
 
 // authenticator builds the token verifier of the configuration.
