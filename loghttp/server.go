@@ -307,7 +307,10 @@ func New(store logstore.Store, opts *Options) *Server {
 				if rec := recorderOf(w); rec != nil {
 					rec.route = route
 				}
-				s.opts.Console.ServeHTTP(w, r)
+				q, _ := url.ParseQuery(r.URL.RawQuery)
+				if !s.tokenInURL(w, r, q) {
+					s.opts.Console.ServeHTTP(w, r)
+				}
 			})
 		}
 		for _, m := range []string{http.MethodGet, http.MethodHead} {
@@ -365,19 +368,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // checked against the route's parameters, then the handler runs.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, qerr := url.ParseQuery(r.URL.RawQuery)
-		if _, ok := q["access_token"]; ok {
-			// Before authentication: the client learns at once that the
-			// token it put in the URL is not one.
-			s.writeError(w, r, logs.Invalid("access_token", "a bearer token is never accepted in a URL; "+
-				"send it in the Authorization header (a browser's EventSource: exchange it for a stream ticket with POST /api/v1/logs/stream/tickets)"))
-			return
-		}
-		c := &call{Query: q}
 		rec := recorderOf(w)
 		if rec != nil {
 			rec.route = rt.path
 		}
+		q, qerr := url.ParseQuery(r.URL.RawQuery)
+		if s.tokenInURL(w, r, q) {
+			return
+		}
+		c := &call{Query: q}
 		if rt.perm != publicRoute {
 			p, tenant, err := s.authorize(w, r, rt.perm)
 			if rec != nil {
@@ -407,6 +406,18 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		s.compress(http.HandlerFunc(serve)).ServeHTTP(w, r)
 	})
+}
+
+// tokenInURL refuses a request with access_token in its query string
+// (before authentication: the client learns at once that the token it put
+// in the URL is not one) and reports whether it did.
+func (s *Server) tokenInURL(w http.ResponseWriter, r *http.Request, q url.Values) bool {
+	if _, ok := q["access_token"]; !ok {
+		return false
+	}
+	s.writeError(w, r, logs.Invalid("access_token", "a bearer token is never accepted in a URL; "+
+		"send it in the Authorization header (a browser's EventSource: exchange it for a stream ticket with POST /api/v1/logs/stream/tickets)"))
+	return true
 }
 
 // checkQuery refuses a malformed query string (qerr) and a parameter that
