@@ -188,6 +188,9 @@ func (c *Client) DownloadExport(ctx context.Context, j *ExportJob, w io.Writer, 
 		return 0, err
 	}
 	req.Header.Set("User-Agent", c.ua)
+	// The file as it is: logsd compresses a download for a client that
+	// accepts gzip, and then it has no Content-Length to show progress by.
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := c.send(req)
 	if err != nil {
 		return 0, err

@@ -133,6 +133,11 @@ type Options struct {
 	// Download verifies them: for buckets that cannot sign (file://,
 	// mem://), whose files the daemon serves itself. See NewFileSigner.
 	Signer fileblob.URLSigner
+	// OnJob, when set, is told of each job event of this process (for
+	// metrics): "submitted", "ready" (with the records written), "failed",
+	// "retry" (an attempt failed and the job waits for another) and
+	// "released" (given back at shutdown). It must not block.
+	OnJob func(status string, records int64)
 }
 
 func (o *Options) withDefaults() Options {
@@ -263,7 +268,14 @@ func (e *Exporter) Submit(ctx context.Context, tenant string, format Format, f l
 		return Job{}, fmt.Errorf("logexport: insert job: %w", err)
 	}
 	e.signal()
+	e.onJob("submitted", 0)
 	return view(&row), nil
+}
+
+func (e *Exporter) onJob(status string, records int64) {
+	if e.opts.OnJob != nil {
+		e.opts.OnJob(status, records)
+	}
 }
 
 // blobKey is where the file of job id lives.

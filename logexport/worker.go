@@ -201,6 +201,7 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 					log.Warn("logexport: records differ from the estimate", "records", n)
 				}
 				log.Info("logexport: job ready", "records", n, "seconds", time.Since(start).Seconds())
+				e.onJob("ready", n)
 				return true, nil
 			}
 		}
@@ -217,11 +218,13 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 	case ctx.Err() != nil:
 		ok, err := e.jobs.ReleaseExportJob(bctx, r.ID, owner, "", time.Time{}, false)
 		log.Info("logexport: job given back at shutdown", "released", ok)
+		e.onJob("released", 0)
 		return true, err
 	case errors.Is(cause, errDeadline):
 		_, err := e.jobs.FailExportJob(bctx, r.ID, owner, e.deadlineReason(), now)
 		e.deleteFile(bctx, r.BlobKey)
 		log.Warn("logexport: job failed: deadline", "records", n)
+		e.onJob("failed", 0)
 		return true, err
 	}
 	reason := failureReason(werr)
@@ -231,11 +234,13 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 		}
 		_, err := e.jobs.FailExportJob(bctx, r.ID, owner, reason, now)
 		log.Warn("logexport: job failed", "err", werr, "reason", reason)
+		e.onJob("failed", 0)
 		return true, err
 	}
 	backoff := min(time.Duration(1<<min(r.Attempts, 10))*time.Second, e.opts.Lease)
 	_, err = e.jobs.ReleaseExportJob(bctx, r.ID, owner, reason, now.Add(backoff), true)
 	log.Warn("logexport: job attempt failed; will retry", "err", werr, "retryIn", backoff)
+	e.onJob("retry", 0)
 	return true, err
 }
 

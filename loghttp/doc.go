@@ -3,9 +3,13 @@
 //
 // Routes:
 //
-//	GET  /healthz        no auth; 200 when the store answers, else 503
+//	GET  /healthz        no auth; 200 while the process serves
+//	GET  /readyz         no auth; 200 when every ReadyCheck passes, else 503 naming it
+//	GET  /metrics        Prometheus metrics (Options.MetricsAccess)
+//	GET  /api/v1/openapi.json  no auth; the OpenAPI 3.1 document (openapi.json)
 //	GET  /api/v1/logs    log:read;  list with the filters of package logquery
-//	POST /api/v1/logs    log:write; ingest one entry, {"logs":[...]} or NDJSON
+//	POST /api/v1/logs    log:write; ingest one entry, {"logs":[...]} or NDJSON; gzip bodies
+//	POST /otlp/v1/logs   log:write; OTLP/HTTP logs, protobuf or JSON
 //	GET  /api/v1/logs/stream          log:read or a ticket; live stream (SSE)
 //	POST /api/v1/logs/stream/tickets  log:read; a single-use stream ticket
 //	POST /api/v1/logs/export             log:read; 202, an export job (package logexport)
@@ -21,7 +25,8 @@
 // Each GET route but the stream also answers HEAD (the same status and
 // headers, no body), as HTTP requires.
 //
-// Every request but /healthz is authenticated by an [Authenticator] (package
+// Every request but /healthz, /readyz, /metrics and the document is
+// authenticated by an [Authenticator] (package
 // loghttp/jwtauth verifies JWTs) and is scoped to the tenant named by the
 // X-Tenant-ID header, which must be the [Principal]'s tenant. The checks run
 // in this order: a missing or bad token is 401 (with WWW-Authenticate:
@@ -104,14 +109,29 @@
 // handlerFunc, a line per route in the table of routes (server.go) naming
 // its permission, and a field in Options for its collaborator. Handlers
 // return errors rather than writing them; writeData and writeJSON write
-// success envelopes.
+// success envelopes. The route also gets a path in openapi.json (one file:
+// paths, then components): TestOpenAPIRoutes names any route, query
+// parameter or permission that the table and the document do not share,
+// and every answer of the tests is validated against the document.
+//
+// # Operations
+//
+// Metrics (Prometheus, on the registry of [Metrics], never the global
+// one) count every request by route template, method and status; no label
+// holds a client's input. Each authenticated request takes a token of its
+// tenant's bucket ([Limits]; golang.org/x/time/rate), each ingested entry
+// one of its ingest bucket; over either, 429 rate_limited with Retry-After.
+// Answers of 1 KiB or more are compressed when the client asks, but the
+// stream's and /metrics'. With [Options].CORSOrigins, browsers on those
+// origins may call the API.
 //
 // # Errors
 //
 // Handlers return errors; one table in errors.go maps the code of an error
 // ([logs.Code]) to its status: invalid_argument 400, unauthenticated 401,
 // permission_denied 403, not_found 404, conflict 409, payload_too_large 413,
-// rate_limited 429, unavailable 503, internal 500. The message and field the
+// rate_limited 429, unavailable 503, internal 500; and HTTP's own
+// method_not_allowed 405 and range_not_satisfiable 416. The message and field the
 // client sees come from the *logs.Error in the chain when it has the
 // chain's code, else the message is a fixed text per code: the text of
 // other errors is never shown, and a 500 always reads the fixed text. Errors

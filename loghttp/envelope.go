@@ -37,7 +37,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	} else {
 		b = buf.Bytes()
 	}
-	if rec, ok := w.(*recorder); ok && rec.writeTimeout > 0 {
+	if rec := recorderOf(w); rec != nil && rec.writeTimeout > 0 {
 		// A client that does not read must not hold the handler and b.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(rec.writeTimeout))
 	}

@@ -24,11 +24,16 @@ var statusOf = map[logs.ErrorCode]int{
 	logs.CodeUnavailable:      http.StatusServiceUnavailable,
 	logs.CodeInternal:         http.StatusInternalServerError,
 	codeMethodNotAllowed:      http.StatusMethodNotAllowed,
+	codeRangeNotSatisfiable:   http.StatusRequestedRangeNotSatisfiable,
 }
 
 // codeMethodNotAllowed is the code of a 405: the path exists, the method
 // does not. It is HTTP's own, so it is not one of package logs.
 const codeMethodNotAllowed logs.ErrorCode = "method_not_allowed"
+
+// codeRangeNotSatisfiable is the code of a 416: a download's Range lies
+// outside the file. HTTP's own, like codeMethodNotAllowed.
+const codeRangeNotSatisfiable logs.ErrorCode = "range_not_satisfiable"
 
 // genericMessage is what a client reads for an error that carries no
 // message meant for it.
@@ -105,11 +110,19 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, body errorBod
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "loghttp: request refused",
 			slog.String("requestId", id), slog.String("code", string(body.Code)), slog.Any("err", err))
 	}
-	if rec, ok := w.(*recorder); ok && rec.started() {
+	if rec := recorderOf(w); rec != nil && rec.started() {
 		return
 	}
 	if body.Code == logs.CodeInternal {
 		body.Message = fmt.Sprintf("%s (request id %s)", body.Message, id)
+	}
+	if body.Code == logs.CodeRateLimited {
+		// Every 429 says when to come back: a limit's own wait, else a
+		// few seconds (an export's pending jobs, say).
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "5")
+		}
+		setRetryAfter(w.Header(), err)
 	}
 	if body.Code == logs.CodeUnauthenticated {
 		challenge := `Bearer realm="logs"`

@@ -2,6 +2,7 @@ package loghttp
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -146,13 +147,24 @@ func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request, _ *call)
 	h := w.Header()
 	h.Set("Content-Type", f.ContentType)
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	// A large file takes a while: the server's write timeout is for API
+	// answers; a download gets as long as its link is valid.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
+	if rs, ok := f.Body.(io.ReadSeeker); ok {
+		// Ranges (206, Accept-Ranges, Content-Range, If-Range), so that
+		// curl -C - and browsers resume a large file; conditional GETs.
+		rw := &rangeWriter{ResponseWriter: w}
+		http.ServeContent(rw, r, f.Name, f.ModTime, rs)
+		if rw.unsatisfiable {
+			msg := fmt.Sprintf("is outside the file of %d bytes", f.Size)
+			s.writeBody(w, r, errorBody{Code: codeRangeNotSatisfiable, Field: "Range", Message: msg}, errors.New(msg))
+		}
+		return nil
+	}
 	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
 	if !f.ModTime.IsZero() {
 		h.Set("Last-Modified", f.ModTime.UTC().Format(http.TimeFormat))
 	}
-	// A large file takes a while: the server's write timeout is for API
-	// answers; a download gets as long as its link is valid.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return nil
@@ -162,3 +174,28 @@ func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request, _ *call)
 	}
 	return nil
 }
+
+// rangeWriter stands between http.ServeContent and the client to answer
+// its 416 (a Range outside the file) with the error envelope instead of
+// a text.
+type rangeWriter struct {
+	http.ResponseWriter
+	unsatisfiable bool
+}
+
+func (w *rangeWriter) WriteHeader(code int) {
+	if code == http.StatusRequestedRangeNotSatisfiable {
+		w.unsatisfiable = true
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *rangeWriter) Write(b []byte) (int, error) {
+	if w.unsatisfiable {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *rangeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

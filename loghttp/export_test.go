@@ -21,6 +21,7 @@ import (
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/blob/fileblob"
 
+	"github.com/ithbat/logs/internal/openapitest"
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
@@ -105,11 +106,14 @@ func (e *exportEnv) poll(tb testing.TB, tenant, id string) exportData {
 // fetch GETs a download URL as a browser would: no token, no tenant.
 func fetch(tb testing.TB, u string) (*http.Response, []byte) {
 	tb.Helper()
-	r, err := http.Get(u)
+	hr, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(tb, err)
+	r, err := http.DefaultClient.Do(hr)
 	require.NoError(tb, err)
 	defer r.Body.Close()
 	b, err := io.ReadAll(r.Body)
 	require.NoError(tb, err)
+	openapitest.Check(tb, hr, r.StatusCode, r.Header, b)
 	return r, b
 }
 
@@ -364,4 +368,71 @@ func TestExportDownloadRefused(t *testing.T) {
 	}, 20*time.Second, 50*time.Millisecond)
 	hr, _ = fetch(t, *ra.DownloadURL)
 	assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, hr.StatusCode)
+}
+
+// TestDownloadRange resumes a download as curl -C - and browsers do.
+func TestDownloadRange(t *testing.T) {
+	st := openStore(t, "sqlite")
+	e := newExportEnv(t, st, nil)
+	seedExport(t, e, "ranger", 40)
+	_, d := e.submit(t, "ranger", `{"format":"ndjson"}`)
+	ready := e.poll(t, "ranger", d.ExportID)
+	require.Equal(t, "ready", ready.Status, ready.Error)
+	whole, full := fetch(t, *ready.DownloadURL) // asks for gzip, as Go's client does
+	require.Equal(t, 200, whole.StatusCode)
+	require.Greater(t, len(full), 100)
+
+	get := func(header http.Header) (*http.Response, []byte) {
+		hr, err := http.NewRequest(http.MethodGet, *ready.DownloadURL, nil)
+		require.NoError(t, err)
+		hr.Header = header
+		res, err := http.DefaultClient.Do(hr)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		openapitest.Check(t, hr, res.StatusCode, res.Header, b)
+		return res, b
+	}
+	res, plain := get(http.Header{"Accept-Encoding": {"identity"}})
+	require.Equal(t, 200, res.StatusCode)
+	assert.Equal(t, "bytes", res.Header.Get("Accept-Ranges"))
+	assert.Equal(t, full, plain)
+	res, _ = get(http.Header{"Accept-Encoding": {"gzip"}})
+	assert.Equal(t, "gzip", res.Header.Get("Content-Encoding"), "downloads are compressed when asked")
+	assert.Empty(t, res.Header.Get("Accept-Ranges"), "ranges are of the file as it is, not of its gzip")
+
+	res, part := get(http.Header{"Range": {"bytes=10-20"}, "Accept-Encoding": {"gzip"}})
+	require.Equal(t, 206, res.StatusCode, "%s", part)
+	assert.Equal(t, full[10:21], part)
+	assert.Equal(t, fmt.Sprintf("bytes 10-20/%d", len(full)), res.Header.Get("Content-Range"))
+	assert.Equal(t, "11", res.Header.Get("Content-Length"))
+	assert.Empty(t, res.Header.Get("Content-Encoding"), "a part is never compressed")
+
+	res, part = get(http.Header{"Range": {"bytes=100-"}})
+	require.Equal(t, 206, res.StatusCode)
+	assert.Equal(t, full[100:], part, "the rest of the file, as curl -C - asks")
+
+	res, part = get(http.Header{"Range": {"bytes=-5"}})
+	require.Equal(t, 206, res.StatusCode)
+	assert.Equal(t, full[len(full)-5:], part)
+
+	res, part = get(http.Header{"Range": {"bytes=100-"}, "If-Range": {whole.Header.Get("Last-Modified")}})
+	assert.Equal(t, 206, res.StatusCode, "the file has not changed")
+	res, _ = get(http.Header{"Range": {"bytes=100-"}, "If-Range": {"Mon, 02 Jan 2006 15:04:05 GMT"}})
+	assert.Equal(t, 200, res.StatusCode, "another version: the whole file")
+
+	res, body := get(http.Header{"Range": {fmt.Sprintf("bytes=%d-", len(full)+10)}})
+	assert.Equal(t, 416, res.StatusCode)
+	var env struct {
+		Success bool
+		Error   struct{ Code, Field string }
+	}
+	require.NoError(t, json.Unmarshal(body, &env), "%s", body)
+	assert.Equal(t, "range_not_satisfiable", env.Error.Code)
+	assert.Equal(t, "Range", env.Error.Field)
+	assert.Equal(t, fmt.Sprintf("bytes */%d", len(full)), res.Header.Get("Content-Range"))
+
+	res, body = get(http.Header{"Range": {"bytes=oops"}})
+	assert.Contains(t, []int{200, 416}, res.StatusCode, "a malformed range is ignored or refused, never a 500: %s", body)
 }

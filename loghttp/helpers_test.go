@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ithbat/logs/internal/openapitest"
 	"github.com/ithbat/logs/internal/testdb"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
@@ -50,13 +51,20 @@ func openStore(tb testing.TB, backend string) *bunstore.Store {
 	return st
 }
 
+// authenticator verifies the tokens of token.
+func authenticator(tb testing.TB) *jwtauth.Verifier {
+	tb.Helper()
+	v, err := jwtauth.New(&jwtauth.Options{Secret: secret, Issuer: issuer, Audience: audience})
+	require.NoError(tb, err)
+	return v
+}
+
 func newEnv(tb testing.TB, st *bunstore.Store, eo *envOptions) *env {
 	tb.Helper()
 	if eo == nil {
 		eo = &envOptions{}
 	}
-	v, err := jwtauth.New(&jwtauth.Options{Secret: secret, Issuer: issuer, Audience: audience})
-	require.NoError(tb, err)
+	v := authenticator(tb)
 	e := &env{Store: st, Logs: &logBuffer{}}
 	var store logstore.Store = st
 	if eo.wrap != nil {
@@ -151,6 +159,7 @@ func (e *env) do(tb testing.TB, r req) *resp {
 	out := &resp{Status: hresp.StatusCode, Header: hresp.Header}
 	out.Raw, err = io.ReadAll(hresp.Body)
 	require.NoError(tb, err)
+	openapitest.Check(tb, hr, out.Status, hresp.Header, out.Raw)
 	require.NoError(tb, json.Unmarshal(out.Raw, &out.Env), "body %s", out.Raw)
 	assert.Equal(tb, "application/json; charset=utf-8", hresp.Header.Get("Content-Type"))
 	assert.NotEmpty(tb, hresp.Header.Get("X-Request-ID"))

@@ -78,30 +78,29 @@ type ingestResponse struct {
 
 // ingestLogs serves POST /api/v1/logs.
 func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *call) error {
-	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return logs.Invalid("Content-Encoding", "is not supported; send the body uncompressed")
-	}
 	ndjson, err := bodyType(r.Header, true)
 	if err != nil {
 		return err
 	}
-	if r.ContentLength > s.opts.MaxIngestBytes {
-		return s.tooLarge()
-	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
-	body := http.MaxBytesReader(innermost(w), r.Body, s.opts.MaxIngestBytes)
-	entries, err := s.decodeEntries(body, ndjson, c.Tenant)
+	body, done, err := s.ingestBody(w, r)
 	if err != nil {
 		return err
 	}
+	entries, err := s.decodeEntries(body, ndjson, c.Tenant)
+	if err != nil {
+		return err // the deadline stays: a stalled body is cut off
+	}
 	// The body is read: lift the deadline, which would otherwise cancel the
 	// request's context while the store is still writing.
-	_ = rc.SetReadDeadline(time.Time{})
+	done()
+	if err := s.limitIngest(c.Tenant, len(entries)); err != nil {
+		return err
+	}
 	stored, err := s.store.Append(r.Context(), c.Tenant, entries)
 	if err != nil {
 		return err
 	}
+	s.metrics.ingested.WithLabelValues("api").Add(float64(len(stored)))
 	ids := make([]string, len(stored))
 	for i, e := range stored {
 		ids[i] = e.ID
@@ -215,6 +214,8 @@ func (s *Server) jsonError(err error, field string) error {
 	}
 	var se *json.SyntaxError
 	switch {
+	case errors.Is(err, errCorruptGzip):
+		return logs.Invalid("Content-Encoding", "says gzip, but the body is corrupt gzip data")
 	case errors.As(err, &se):
 		return logs.Invalid(field, "is not valid JSON: %s", se.Error())
 	case errors.Is(err, os.ErrDeadlineExceeded):

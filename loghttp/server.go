@@ -17,6 +17,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/internal/secrets"
@@ -80,6 +84,31 @@ type Options struct {
 	// (log:admin). Nil: those routes answer 404.
 	LogStreams *logsink.Manager
 
+	// Metrics receive the server's metrics, served at GET /metrics as
+	// MetricsAccess allows. Nil: the Server makes its own (NewMetrics).
+	Metrics *Metrics
+
+	// MetricsAccess says who may read GET /metrics. The zero value: clients
+	// on a loopback address only.
+	MetricsAccess MetricsAccess
+
+	// Ready are the checks of GET /readyz. Nil: the store answers.
+	Ready []ReadyCheck
+
+	// Limits are the per-tenant rate limits. The zero value: the defaults.
+	Limits Limits
+
+	// NoCompression turns off compressed answers. By default JSON answers
+	// and downloads of 1 KiB or more are gzip when the request's
+	// Accept-Encoding allows it (streams and /metrics never are: the
+	// stream must flush each event, and /metrics compresses itself).
+	NoCompression bool
+
+	// CORSOrigins are the origins (https://console.example.com) whose web
+	// pages may call the API from a browser; "*" allows any. None: no CORS
+	// headers, and a preflight OPTIONS is a 405 as any unknown method.
+	CORSOrigins []string
+
 	// Cursors seals the list's cursors (nextCursor, cursor=). Every
 	// replica of one API must have the same key. Nil: a random key of this
 	// Server only (cursors do not survive a restart or another replica).
@@ -101,6 +130,13 @@ type Server struct {
 	router  *mux.Router
 	handler http.Handler
 	paths   []pathRoute // for the Allow header of 405s
+
+	metrics        *Metrics
+	metricsHandler http.Handler
+	compress       func(http.Handler) http.Handler // gzip answers when the client asks
+	requestLimits  *limiters                       // requests per second of each tenant
+	ingestLimits   *limiters                       // entries per second of each tenant
+	readiness      readiness                       // the last round of /readyz
 }
 
 // pathRoute matches the path of a route, whatever the method.
@@ -123,6 +159,7 @@ type route struct {
 	perm    string // a permission, or publicRoute
 	h       handlerFunc
 	getOnly bool
+	plain   bool     // never compressed (a stream; /metrics compresses itself)
 	query   []string // the query parameters it takes; any other is refused
 }
 
@@ -153,14 +190,19 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *Server) routes() []route {
 	return []route{
 		{method: http.MethodGet, path: "/healthz", perm: publicRoute, h: s.health},
+		{method: http.MethodGet, path: "/readyz", perm: publicRoute, h: s.ready},
+		// /metrics has an access rule of its own (Options.MetricsAccess).
+		{method: http.MethodGet, path: "/metrics", perm: publicRoute, h: s.serveMetrics, plain: true},
+		{method: http.MethodGet, path: "/api/v1/openapi.json", perm: publicRoute, h: s.openAPI},
 		{method: http.MethodGet, path: "/api/v1/logs", perm: PermRead, h: s.listLogs, query: listParams},
 		{method: http.MethodPost, path: "/api/v1/logs", perm: PermWrite, h: s.ingestLogs},
+		{method: http.MethodPost, path: OTLPPath, perm: PermWrite, h: s.ingestOTLP},
 		{method: http.MethodGet, path: "/api/v1/logs/stats", perm: PermRead, h: s.logStats, query: statsParams},
 		{method: http.MethodGet, path: "/api/v1/logs/settings", perm: PermAdmin, h: s.getSettings},
 		{method: http.MethodPatch, path: "/api/v1/logs/settings", perm: PermAdmin, h: s.patchSettings},
 		// The stream authenticates itself: bearer token (log:read) or
 		// ticket. HEAD would open a stream that sends nothing.
-		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true, query: streamParams},
+		{method: http.MethodGet, path: "/api/v1/logs/stream", perm: publicRoute, h: s.streamLogs, getOnly: true, plain: true, query: streamParams},
 		{method: http.MethodPost, path: "/api/v1/logs/stream/tickets", perm: PermRead, h: s.createStreamTicket},
 		{method: http.MethodPost, path: "/api/v1/logs/export", perm: PermRead, h: s.createExport},
 		// The signed query is the credential of a download; it comes before
@@ -174,6 +216,31 @@ func (s *Server) routes() []route {
 		{method: http.MethodDelete, path: "/api/v1/log-streams/{id}", perm: PermAdmin, h: s.deleteLogStream},
 		{method: http.MethodPost, path: "/api/v1/log-streams/{id}/secret", perm: PermAdmin, h: s.rotateLogStreamSecret},
 	}
+}
+
+// Route describes one route of the route table: its method (a GET route
+// also answers HEAD, but the stream), path template, the permission it
+// needs ("" for none: public, or a credential of its own), and the query
+// parameters it takes.
+type Route struct {
+	Method     string
+	Path       string
+	Permission string
+	Query      []string
+}
+
+// Routes lists the route table, in its order. The OpenAPI document names
+// exactly these (a test checks it).
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, rt := range s.routes() {
+		perm := rt.perm
+		if perm == publicRoute {
+			perm = ""
+		}
+		out = append(out, Route{Method: rt.method, Path: rt.path, Permission: perm, Query: slices.Clone(rt.query)})
+	}
+	return out
 }
 
 // New returns the HTTP API over store. opts may be nil.
@@ -202,6 +269,26 @@ func New(store logstore.Store, opts *Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.metrics = s.opts.Metrics
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	s.metricsHandler = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), Registry: s.metrics.reg})
+	if s.opts.Stream != nil {
+		s.metrics.streams(s.opts.Stream)
+	}
+	s.compress = func(h http.Handler) http.Handler { return h }
+	if !s.opts.NoCompression {
+		gz, err := gzhttp.NewWrapper(gzhttp.MinSize(1024), gzhttp.CompressionLevel(gzip.DefaultCompression))
+		if err != nil {
+			panic(fmt.Sprintf("loghttp: gzhttp: %v", err))
+		}
+		s.compress = func(h http.Handler) http.Handler { return gz(h) }
+	}
+	lim := s.opts.Limits
+	s.requestLimits = newLimiters(orDefault(lim.RPS, DefaultTenantRPS), int(orDefault(float64(lim.Burst), DefaultTenantBurst)))
+	s.ingestLimits = newLimiters(orDefault(lim.IngestEPS, DefaultTenantIngestEPS), int(orDefault(lim.IngestEPS, DefaultTenantIngestEPS)))
 	if s.opts.Cursors == nil {
 		s.opts.Cursors, _ = logquery.NewCursors(secrets.Random(32))
 	}
@@ -224,15 +311,22 @@ func New(store logstore.Store, opts *Options) *Server {
 	if s.opts.Console != nil {
 		// The console's own files: no token, any query string (the page's
 		// filter lives in it), the security headers of the console.
-		console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			q, _ := url.ParseQuery(r.URL.RawQuery)
-			if !s.tokenInURL(w, r, q) {
-				s.opts.Console.ServeHTTP(w, r)
-			}
-		})
+		// Its requests are counted under the route "/" and "/console/"
+		// (metrics, access log), whatever the file.
+		console := func(route string) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if rec := recorderOf(w); rec != nil {
+					rec.route = route
+				}
+				q, _ := url.ParseQuery(r.URL.RawQuery)
+				if !s.tokenInURL(w, r, q) {
+					s.opts.Console.ServeHTTP(w, r)
+				}
+			})
+		}
 		for _, m := range []string{http.MethodGet, http.MethodHead} {
-			s.router.Methods(m).Path("/").Handler(console)
-			s.router.Methods(m).PathPrefix(consolePrefix).Handler(console)
+			s.router.Methods(m).Path("/").Handler(console("/"))
+			s.router.Methods(m).PathPrefix(consolePrefix).Handler(console(consolePrefix))
 			s.paths = append(s.paths,
 				pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().Path("/")},
 				pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().PathPrefix(consolePrefix)})
@@ -252,8 +346,29 @@ func New(store logstore.Store, opts *Options) *Server {
 	})
 	s.router.NotFoundHandler = unmatched
 	s.router.MethodNotAllowedHandler = unmatched
-	s.handler = s.outer(s.router)
+	var inner http.Handler = s.router
+	if len(s.opts.CORSOrigins) > 0 {
+		inner = cors.New(cors.Options{
+			AllowedOrigins: s.opts.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch},
+			AllowedHeaders: []string{"Authorization", TenantHeader, "Last-Event-ID", "Content-Type", "Content-Encoding", "X-Request-ID"},
+			ExposedHeaders: []string{"X-Request-ID", "Retry-After", "Location"},
+			MaxAge:         600,
+		}).Handler(s.router)
+	}
+	s.handler = s.outer(inner)
 	return s
+}
+
+// orDefault is v, def when v is 0, and 0 (off) when v is negative.
+func orDefault(v, def float64) float64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // ServeHTTP serves the API.
@@ -264,6 +379,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // checked against the route's parameters, then the handler runs.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := recorderOf(w)
+		if rec != nil {
+			rec.route = rt.path
+		}
 		q, qerr := url.ParseQuery(r.URL.RawQuery)
 		if s.tokenInURL(w, r, q) {
 			return
@@ -271,8 +390,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		c := &call{Query: q}
 		if rt.perm != publicRoute {
 			p, tenant, err := s.authorize(w, r, rt.perm)
-			if rec, ok := w.(*recorder); ok {
+			if rec != nil {
 				rec.tenant = tenant
+			}
+			if err == nil {
+				err = s.limitRequest(tenant)
 			}
 			if err != nil {
 				s.writeError(w, r, err)
@@ -284,9 +406,16 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if err := rt.h(w, r, c); err != nil {
-			s.writeError(w, r, err)
+		serve := func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.h(w, r, c); err != nil {
+				s.writeError(w, r, err)
+			}
 		}
+		if rt.plain {
+			serve(w, r)
+			return
+		}
+		s.compress(http.HandlerFunc(serve)).ServeHTTP(w, r)
 	})
 }
 
@@ -358,10 +487,13 @@ func (s *Server) outer(next http.Handler) http.Handler {
 					slog.String("requestId", id), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 				s.writeError(rec, r, fmt.Errorf("loghttp: panic: %v", v))
 			}
+			took := time.Since(start)
+			s.metrics.observe(rec.route, r.Method, rec.status, took)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", clip(r.URL.Path, 200)),
+				slog.String("requestId", id), slog.String("method", clip(r.Method, 20)), slog.String("route", rec.route),
+				slog.String("path", clip(r.URL.Path, 200)),
 				slog.Int("status", rec.status), slog.String("tenant", rec.tenant),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", took))
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -395,6 +527,7 @@ type recorder struct {
 	http.ResponseWriter
 	status       int
 	tenant       string
+	route        string        // the path template of the route, "" for none
 	writeTimeout time.Duration // Options.WriteTimeout, for writeJSON
 }
 
@@ -425,15 +558,19 @@ func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *recorder) started() bool { return w.status != 0 }
 
-// health answers whether the store answers.
-func (s *Server) health(w http.ResponseWriter, r *http.Request, _ *call) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := s.store.Snapshot(ctx); err != nil {
-		return &logs.Error{Kind: logs.ErrUnavailable, Message: "the store does not answer", Err: err}
+// recorderOf finds the Server's recorder under w (a compressing writer
+// may stand between), or nil.
+func recorderOf(w http.ResponseWriter) *recorder {
+	for {
+		if rec, ok := w.(*recorder); ok {
+			return rec
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
 	}
-	writeData(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
 }
 
 // clip shortens s to at most n bytes for messages and logs.

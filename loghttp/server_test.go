@@ -184,7 +184,8 @@ func TestServerErrors(t *testing.T) {
 		closed := openStore(t, "sqlite")
 		require.NoError(t, closed.Close())
 		e2 := newEnv(t, closed, nil)
-		e2.do(t, req{path: "/healthz"}).requireError(t, 503, "unavailable", "")
+		e2.do(t, req{path: "/healthz"}).data(t, 200, &h) // alive: /readyz says the store is gone
+		e2.do(t, req{path: "/readyz"}).requireError(t, 503, "unavailable", "database")
 	})
 	t.Run("access log", func(t *testing.T) {
 		e.do(t, req{path: "/api/v1/logs", token: read, tenant: "acme", header: http.Header{"X-Request-ID": {"access-1"}}})

@@ -60,14 +60,18 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, c *call) err
 			after = &c
 		}
 	}
-	if rec, ok := w.(*recorder); ok {
+	if rec := recorderOf(w); rec != nil {
 		rec.tenant = tenant
+	}
+	if err := s.limitRequest(tenant); err != nil {
+		return err
 	}
 	sub, err := b.Subscribe(r.Context(), tenant, f, after)
 	var end *logstream.EndError
 	if errors.As(err, &end) {
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "loghttp: stream refused",
 			slog.String("requestId", RequestID(r.Context())), slog.String("reason", string(end.Reason)))
+		s.metrics.StreamEnded(end.Reason)
 		_ = logstream.WriteEnd(w, end, b.SSEOptions())
 		return nil
 	}

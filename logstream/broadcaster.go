@@ -19,6 +19,11 @@ type Options struct {
 	// Logger receives the tailer's errors. Default: slog.Default().
 	Logger *slog.Logger
 
+	// OnEnd, when set, is told why each stream that ServeSSE served
+	// ended: the reason of its event: end, or EndDisconnected (for
+	// metrics). It must not block.
+	OnEnd func(EndReason)
+
 	// Key seals event ids and stream tickets ([MinKeyLen] bytes or more).
 	// Every replica serving one API must have the same key. Default: a
 	// random key, good for one process only (ids and tickets of another

@@ -332,16 +332,20 @@ func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription, opt
 			k.finish()
 		}
 	}()
-	return serveLoop(ctx, sub, o, k)
+	reason, err := serveLoop(ctx, sub, o, k)
+	if b.opts.OnEnd != nil {
+		b.opts.OnEnd(reason)
+	}
+	return err
 }
 
-// serveLoop writes the stream of sub into k until it ends.
-func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) error {
+// serveLoop writes the stream of sub into k until it ends, and says why.
+func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) (EndReason, error) {
 	sent := sub.Position()
 	k.sw.Retry(o.Retry)
 	k.sw.ID(sub.IDAt(sent))
 	if err := k.flush(); err != nil {
-		return err
+		return EndDisconnected, err
 	}
 	tick := time.NewTicker(o.Heartbeat)
 	defer tick.Stop()
@@ -355,14 +359,14 @@ func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) er
 					id = sub.IDAt(p)
 				}
 				_ = k.end(id, end)
-				return nil
+				return end.Reason, nil
 			}
-			return err
+			return EndDisconnected, err
 		}
 		if len(evs) > 0 {
 			sent = evs[len(evs)-1].Cursor
 			if err := k.events(sub, evs); err != nil {
-				return err
+				return EndDisconnected, err
 			}
 			tick.Reset(o.Heartbeat)
 			continue
@@ -378,10 +382,10 @@ func serveLoop(ctx context.Context, sub *Subscription, o SSEOptions, k *sink) er
 				k.sw.Comment("heartbeat")
 			}
 			if err := k.flush(); err != nil {
-				return err
+				return EndDisconnected, err
 			}
 		case <-ctx.Done():
-			return ctx.Err()
+			return EndDisconnected, ctx.Err()
 		}
 	}
 }

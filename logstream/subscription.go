@@ -34,6 +34,9 @@ const (
 	// (the owner of the subscription calls End with it).
 	EndCredentialExpired EndReason = "credential_expired"
 
+	// EndDisconnected is not sent: the client went away, or a write to
+	// it failed (Options.OnEnd only).
+	EndDisconnected EndReason = "disconnected"
 	// endClosed: the reader closed the subscription itself.
 	endClosed EndReason = "closed"
 )

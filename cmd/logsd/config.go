@@ -5,10 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/logstore"
 )
 
@@ -41,7 +44,15 @@ type Config struct {
 	StreamPoll         time.Duration
 	StreamTicketTTL    time.Duration
 
-	Console bool
+	Metrics         string
+	metricsAccess   loghttp.MetricsAccess // Metrics, parsed by resolve
+	LogFormat       string
+	LogLevel        logLevel
+	TenantRPS       int
+	TenantBurst     int
+	TenantIngestEPS int
+	CORSOrigins     string
+	Console         bool
 
 	LogStreamsAllowPrivate bool
 	LogStreamsPauseAfter   time.Duration
@@ -93,6 +104,13 @@ func (c *Config) settings() []setting {
 		{"stream-heartbeat", &c.StreamHeartbeat, "", "a silent live stream gets a comment this often (default 15s)"},
 		{"stream-poll", &c.StreamPoll, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
 		{"stream-ticket-ttl", &c.StreamTicketTTL, "", "how long a stream ticket may wait to be used (default 1m)"},
+		{"metrics", &c.Metrics, "", "who may read GET /metrics: off, open, or token:<secret> (a bearer token of its own, at least 16 bytes) (default: open to loopback addresses only)"},
+		{"log-format", &c.LogFormat, "text", "format of logsd's own logs on stderr: text or json"},
+		{"log-level", &c.LogLevel, "info", "least level of logsd's own logs: debug, info, warn or error (debug adds each refused request)"},
+		{"tenant-rps", &c.TenantRPS, "100", "requests per second of one tenant, every authenticated request counted, or 0 for no limit; beyond it 429 rate_limited with Retry-After"},
+		{"tenant-burst", &c.TenantBurst, "200", "requests one tenant may send at once above its rate"},
+		{"cors-origins", &c.CORSOrigins, "", "comma-separated origins whose web pages may call the API from a browser (https://console.example.com), or * for any (default: none)"},
+		{"tenant-ingest-eps", &c.TenantIngestEPS, "20000", "log entries per second one tenant may ingest (API and OTLP together), or 0 for no limit; one request may carry one second's worth"},
 		{"console", &c.Console, "true", "serve the web console at / (false: / and /console/ answer 404)"},
 		{"log-streams-allow-private", &c.LogStreamsAllowPrivate, "", "let log streams reach loopback, private and link-local addresses and plain http:// (only for receivers you run yourself: tests, a private network)"},
 		{"log-streams-pause-after", &c.LogStreamsPauseAfter, "", "a log stream failing this long without a success is paused with the reason (default 24h)"},
@@ -183,6 +201,15 @@ func (c *Config) resolve() error {
 	if keep, max := c.retentionPolicy(); keep > 0 && max > 0 && max < keep {
 		return errors.New("--retention-max (LOGSD_RETENTION_MAX) is shorter than --retention (LOGSD_RETENTION)")
 	}
+	if c.metricsAccess, err = loghttp.ParseMetricsAccess(c.Metrics); err != nil {
+		return fmt.Errorf("--metrics (LOGSD_METRICS): %w", err)
+	}
+	if _, err := c.corsOrigins(); err != nil {
+		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format (LOGSD_LOG_FORMAT) must be text or json; got %q", c.LogFormat)
+	}
 	if c.AdminDatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres") {
 		return errors.New("--admin-database-url (LOGSD_ADMIN_DATABASE_URL) is for PostgreSQL; the database URL is not")
 	}
@@ -209,6 +236,67 @@ func (c *Config) retentionPolicy() (keep, max time.Duration) {
 	}
 	return keep, max
 }
+
+// limits are the rate limits of the configuration as loghttp takes them
+// (0 there is the default, negative off).
+func (c *Config) limits() loghttp.Limits {
+	off := func(n int) int {
+		if n == 0 {
+			return -1
+		}
+		return n
+	}
+	return loghttp.Limits{RPS: float64(off(c.TenantRPS)), Burst: max(c.TenantBurst, 1), IngestEPS: float64(off(c.TenantIngestEPS))}
+}
+
+// corsOrigins are the origins of --cors-origins: each * or
+// scheme://host[:port], nothing more.
+func (c *Config) corsOrigins() ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+				return nil, fmt.Errorf("--cors-origins (LOGSD_CORS_ORIGINS): %q is not an origin such as https://console.example.com", o)
+			}
+			o = u.Scheme + "://" + u.Host
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// logLevel is the --log-level setting.
+type logLevel struct{ l slog.Level }
+
+func (v *logLevel) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "debug":
+		v.l = slog.LevelDebug
+	case "info", "":
+		v.l = slog.LevelInfo
+	case "warn", "warning":
+		v.l = slog.LevelWarn
+	case "error":
+		v.l = slog.LevelError
+	default:
+		return fmt.Errorf("%q is not a level: debug, info, warn or error", s)
+	}
+	return nil
+}
+
+func (v *logLevel) String() string {
+	if v == nil {
+		return "info"
+	}
+	return strings.ToLower(v.l.String())
+}
+
+func (v *logLevel) level() slog.Level { return v.l }
 
 // embeddedDB reports whether the database is the default SQLite file.
 func (c *Config) embeddedDB() bool {

@@ -35,6 +35,7 @@ func (m *Main) openExporter(ctx context.Context) error {
 	}
 	m.exporter, err = logexport.New(m.store, m.store, bucket, &logexport.Options{
 		Logger: m.logger(), Workers: c.ExportWorkers, Lease: c.ExportLease, Retention: c.ExportRetention, Signer: signer,
+		OnJob: m.metrics.ExportJob,
 	})
 	if err != nil {
 		return err

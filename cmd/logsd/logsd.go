@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -61,7 +62,10 @@ type Main struct {
 	consumers *logconsume.Runner
 	sinks     *logsink.Manager
 	cursors   *logquery.Cursors
+	metrics   *loghttp.Metrics
 	serveErr  error // why, when it was not Close; read after done
+	demoStop  context.CancelFunc
+	demoDone  sync.WaitGroup
 }
 
 // TokenArgs are the flags of logsd token.
@@ -79,6 +83,7 @@ func NewMain(name string, stdout, stderr io.Writer) *Main {
 
 var commands = []struct{ name, help string }{
 	{"serve", "serve the Logs API (the default)"},
+	{"demo", "serve, with a steady flow of sample IAM events into tenant demo, and print a token and commands to try"},
 	{"migrate", "create or upgrade the database schema, then exit"},
 	{"retention", "purge the entries older than the retention once, then exit (for a serving role that may not: run it as the owner)"},
 	{"token", "print an HS256 token: token --tenant T --permissions log:read,log:write [--ttl 1h] [--subject S]"},
@@ -157,9 +162,16 @@ func (m *Main) usage() {
 	c.writeSettings(w)
 }
 
+// logger is Main.Logger, else a logger on stderr in the configured
+// format (LOGSD_LOG_FORMAT) and level (LOGSD_LOG_LEVEL).
 func (m *Main) logger() *slog.Logger {
 	if m.Logger == nil {
-		m.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
+		opts := &slog.HandlerOptions{Level: m.Config.LogLevel.level()}
+		if m.Config.LogFormat == "json" {
+			m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, opts))
+		} else {
+			m.Logger = slog.New(slog.NewTextHandler(m.Stderr, opts))
+		}
 	}
 	return m.Logger
 }
@@ -177,6 +189,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.migrate(ctx)
 	case "retention":
 		return m.purge(ctx)
+	case "demo":
+		return m.demo(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -241,6 +255,7 @@ func (m *Main) Close() error {
 	if err := m.closeExporter(); err != nil {
 		errs = append(errs, fmt.Errorf("close exporter: %w", err))
 	}
+	m.closeDemo()
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
@@ -254,6 +269,7 @@ func (m *Main) Close() error {
 func (m *Main) serve(ctx context.Context) error {
 	c := &m.Config
 	log := m.logger()
+	m.metrics = loghttp.NewMetrics()
 	auth, err := m.authenticator()
 	if err != nil {
 		return err
@@ -293,8 +309,15 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	opts := &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors,
-		Settings: m.store, LogStreams: m.sinks}
+	origins, _ := c.corsOrigins() // checked by resolve
+	m.consumers = logconsume.New(m.store, m.store, &logconsume.Options{Logger: log})
+	if err := m.metrics.Consumers(m.consumers); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
+	opts := &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream,
+		Cursors: m.cursors, Settings: m.store, LogStreams: m.sinks, Metrics: m.metrics, MetricsAccess: c.metricsAccess,
+		Ready: m.readyChecks(), Limits: c.limits(), CORSOrigins: origins}
 	if c.Console {
 		opts.Console = logconsole.Handler()
 	}
@@ -306,13 +329,12 @@ func (m *Main) serve(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	m.consumers = logconsume.New(m.store, m.store, &logconsume.Options{Logger: log})
 	if err := m.consumers.Add(logconsume.Rollups()); err != nil {
 		_ = m.listener.Close()
 		return err
 	}
 	if purge {
-		m.retention = logstore.NewRetention(m.store, &logstore.RetentionOptions{Logger: log})
+		m.retention = logstore.NewRetention(m.store, &logstore.RetentionOptions{Logger: log, OnPurge: m.metrics.RetentionRun})
 		m.retention.Start()
 	}
 	m.done = make(chan struct{})
@@ -328,11 +350,34 @@ func (m *Main) serve(ctx context.Context) error {
 	return nil
 }
 
+// readyChecks are what GET /readyz checks: the database answers, its
+// schema is current (another replica may have migrated past this one's
+// binary, or nobody migrated), and the export bucket answers.
+func (m *Main) readyChecks() []loghttp.ReadyCheck {
+	return []loghttp.ReadyCheck{
+		{Name: "database", Check: m.store.Ping},
+		{Name: "schema", Check: func(ctx context.Context) error {
+			ok, err := m.store.SchemaCurrent(ctx)
+			if err == nil && !ok {
+				err = errors.New("the database schema is not the one this logsd expects: run logsd migrate")
+			}
+			return err
+		}},
+		{Name: "blob", Check: func(ctx context.Context) error {
+			ok, err := m.bucket.IsAccessible(ctx)
+			if err == nil && !ok {
+				err = errors.New("the export bucket does not exist")
+			}
+			return err
+		}},
+	}
+}
+
 // greet tells a new user, on the embedded default, how to make a first
 // request.
 func (m *Main) greet() {
 	c := &m.Config
-	if !c.embeddedDB() || c.JWTSecret != "" || c.JWKSURL != "" {
+	if !c.embeddedDB() || c.JWTSecret != "" || c.JWKSURL != "" || m.Command == "demo" {
 		return
 	}
 	name := m.Name
@@ -462,8 +507,11 @@ func (m *Main) mintToken() error {
 func (m *Main) openStore(ctx context.Context) (*bunstore.Store, error) {
 	c := &m.Config
 	keep, max := c.retentionPolicy()
-	st, err := bunstore.Open(ctx, c.DatabaseURL, &bunstore.Options{Logger: m.logger(), AdminURL: c.AdminDatabaseURL,
-		Retention: keep, MaxRetention: max})
+	o := &bunstore.Options{Logger: m.logger(), AdminURL: c.AdminDatabaseURL, Retention: keep, MaxRetention: max}
+	if m.metrics != nil {
+		o.OnError = m.metrics.StoreError
+	}
+	st, err := bunstore.Open(ctx, c.DatabaseURL, o)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redact(c.DatabaseURL), err)
 	}

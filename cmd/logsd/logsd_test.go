@@ -30,7 +30,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ithbat/logs/internal/openapitest"
 	"github.com/ithbat/logs/internal/testdb"
+	"github.com/ithbat/logs/loghttp"
 )
 
 // backends are the databases the end-to-end tests run on: SQLite,
@@ -71,7 +73,16 @@ func TestConfig(t *testing.T) {
 		}, cmd: "serve", want: func(c *Config) {
 			*c = Config{Addr: "0.0.0.0:9000", DataDir: "/var/lib/logsd", DatabaseURL: "postgres://u@db/logs", BlobURL: "s3://bucket",
 				PublicURL: "https://logs.example", JWTSecret: "s", JWKSURL: "https://id.example/jwks", JWTIssuer: "https://id.example",
-				JWTAudience: "logs", ShutdownTimeout: 3 * time.Second, Console: true}
+				JWTAudience: "logs", ShutdownTimeout: 3 * time.Second, LogFormat: "text", TenantRPS: 100, TenantBurst: 200, TenantIngestEPS: 20000,
+				Console: true}
+		}},
+		{name: "operations", env: map[string]string{
+			"LOGSD_METRICS": "token:scrape-secret-0123456789", "LOGSD_LOG_FORMAT": "json", "LOGSD_LOG_LEVEL": "debug",
+			"LOGSD_TENANT_RPS": "0", "LOGSD_TENANT_BURST": "5", "LOGSD_TENANT_INGEST_EPS": "1000",
+		}, cmd: "serve", want: func(c *Config) {
+			c.Metrics, c.metricsAccess = "token:scrape-secret-0123456789", loghttp.MetricsAccess{Token: "scrape-secret-0123456789"}
+			c.LogFormat, c.LogLevel = "json", logLevel{slog.LevelDebug}
+			c.TenantRPS, c.TenantBurst, c.TenantIngestEPS = 0, 5, 1000
 		}},
 		{name: "flags win over env", args: []string{"--addr", "127.0.0.1:1", "--data-dir=/d", "serve"},
 			env: map[string]string{"LOGSD_ADDR": "0.0.0.0:9000", "LOGSD_DATA_DIR": "/x"}, cmd: "serve", want: func(c *Config) {
@@ -90,12 +101,25 @@ func TestConfig(t *testing.T) {
 			require.NoError(t, m.ParseArgs(tt.args, envOf(tt.env)))
 			want := Config{Addr: "127.0.0.1:8080", DataDir: filepath.Join(wd, "logsd-data"),
 				DatabaseURL: "sqlite://" + filepath.Join(wd, "logsd-data", "logs.db"),
-				BlobURL:     "file://" + filepath.Join(wd, "logsd-data", "exports"), ShutdownTimeout: 10 * time.Second, Console: true}
+				BlobURL:     "file://" + filepath.Join(wd, "logsd-data", "exports"), ShutdownTimeout: 10 * time.Second,
+				LogFormat: "text", TenantRPS: 100, TenantBurst: 200, TenantIngestEPS: 20000, Console: true}
 			tt.want(&want)
 			assert.Equal(t, want, m.Config)
 			assert.Equal(t, tt.cmd, m.Command)
 		})
 	}
+	t.Run("bad operations settings", func(t *testing.T) {
+		for k, v := range map[string]string{"LOGSD_METRICS": "token:short", "LOGSD_LOG_FORMAT": "xml", "LOGSD_LOG_LEVEL": "loud", "LOGSD_TENANT_RPS": "-1",
+			"LOGSD_CORS_ORIGINS": "https://ok.example,console.example.com/path"} {
+			err := NewMain("logsd", io.Discard, io.Discard).ParseArgs(nil, envOf(map[string]string{k: v}))
+			assert.ErrorContains(t, err, k, "%s=%s", k, v)
+		}
+		origins, err := (&Config{CORSOrigins: " https://a.example , http://b.example:8080/ ,*"}).corsOrigins()
+		require.NoError(t, err)
+		assert.Equal(t, []string{"https://a.example", "http://b.example:8080", "*"}, origins)
+		c := Config{TenantRPS: 0, TenantBurst: 3, TenantIngestEPS: 0}
+		assert.Equal(t, loghttp.Limits{RPS: -1, Burst: 3, IngestEPS: -1}, c.limits(), "0 turns a limit off")
+	})
 	t.Run("token flags", func(t *testing.T) {
 		m := NewMain("logsd", io.Discard, io.Discard)
 		require.NoError(t, m.ParseArgs([]string{"--data-dir", "/d", "token", "--tenant", "acme", "--permissions", "log:read,log:write", "--ttl", "2h"}, envOf(nil)))
@@ -201,8 +225,11 @@ func call(tb testing.TB, method, url, token, tenant, body string) (int, map[stri
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(tb, err)
 	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(tb, err)
+	openapitest.Check(tb, req, resp.StatusCode, resp.Header, raw)
 	var env map[string]any
-	require.NoError(tb, json.NewDecoder(resp.Body).Decode(&env))
+	require.NoError(tb, json.Unmarshal(raw, &env))
 	return resp.StatusCode, env
 }
 

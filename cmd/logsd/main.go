@@ -1,6 +1,7 @@
 // Command logsd serves the Logs API.
 //
 //	logsd [flags] [serve]        serve (the default command)
+//	logsd [flags] demo           serve, with sample events in tenant demo
 //	logsd [flags] migrate        create or upgrade the database schema
 //	logsd [flags] retention      purge old entries once (as the schema owner)
 //	logsd [flags] token --tenant T --permissions log:read,log:write [--ttl 1h]

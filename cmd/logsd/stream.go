@@ -35,6 +35,7 @@ func (m *Main) openStream(ctx context.Context) error {
 		MaxDuration:         c.StreamMaxDuration,
 		Poll:                c.StreamPoll,
 		SSE:                 logstream.SSEOptions{Heartbeat: c.StreamHeartbeat},
+		OnEnd:               m.metrics.StreamEnded,
 	})
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)

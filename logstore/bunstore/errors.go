@@ -32,7 +32,12 @@ func (s *Store) wrap(op string, err error) error {
 	if s.isClosed() {
 		return fmt.Errorf("bunstore: %s: %w: store closed: %w", op, errUnavailable, err)
 	}
-	return fmt.Errorf("bunstore: %s: %w", op, classify(err))
+	err = fmt.Errorf("bunstore: %s: %w", op, classify(err))
+	if code := logs.Code(err); s.opts.OnError != nil && (code == logs.CodeInternal || code == logs.CodeUnavailable) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		s.opts.OnError(op, code)
+	}
+	return err
 }
 
 // classify returns err wrapped with its code.

@@ -55,6 +55,10 @@ type Options struct {
 	// NoSearchIndex skips the trigram search index on PostgreSQL. The index
 	// makes search fast on large tenants and costs ingest throughput.
 	NoSearchIndex bool
+	// OnError, when set, is told of each database error that is not the
+	// caller's (code internal or unavailable), with the store operation
+	// (for metrics). It must not block.
+	OnError func(op string, code logs.ErrorCode)
 	// ScanBatch is the number of rows Scan reads per query on SQLite
 	// (keyset batches). PostgreSQL streams one query. Default 5000.
 	ScanBatch int
