@@ -54,7 +54,7 @@ func ParseKey(skey string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logtree: signing key: %w: %w (want PRIVATE+KEY+name+hash+base64, as logsd generates)", logs.ErrInvalid, err)
 	}
-	parts := strings.Split(skey, "+")
+	parts := strings.SplitN(skey, "+", 5) // PRIVATE, KEY, name, hash, key (whose base64 may hold +)
 	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
 	if err != nil || len(raw) != 1+ed25519.SeedSize {
 		return nil, fmt.Errorf("logtree: signing key: %w: not an Ed25519 key", logs.ErrInvalid)
