@@ -24,6 +24,7 @@ import (
 	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstream"
+	"github.com/ithbat/logs/logtree"
 )
 
 // Defaults of [Options].
@@ -79,6 +80,11 @@ type Options struct {
 	// replica of one API must have the same key. Nil: a random key of this
 	// Server only (cursors do not survive a restart or another replica).
 	Cursors *logquery.Cursors
+
+	// Tree serves the verifiable log: GET /api/v1/logs/checkpoints (and
+	// /key, /consistency), GET /api/v1/logs/proof and POST
+	// /api/v1/logs/verify. Nil: those routes answer 404.
+	Tree *logtree.Log
 }
 
 // Server is the HTTP API. Create it with New.
@@ -90,6 +96,8 @@ type Server struct {
 	router  *mux.Router
 	handler http.Handler
 	paths   []pathRoute // for the Allow header of 405s
+
+	verifies verifying // the verifications running
 }
 
 // pathRoute matches the path of a route, whatever the method.
@@ -153,6 +161,11 @@ func (s *Server) routes() []route {
 		// {exportId}, which would match "download".
 		{method: http.MethodGet, path: logexport.DownloadPath, perm: publicRoute, h: s.downloadExport, query: downloadParams},
 		{method: http.MethodGet, path: "/api/v1/logs/export/{exportId}", perm: PermRead, h: s.getExport},
+		{method: http.MethodGet, path: "/api/v1/logs/checkpoints", perm: PermRead, h: s.listCheckpoints, query: checkpointParams},
+		{method: http.MethodGet, path: "/api/v1/logs/checkpoints/key", perm: PermRead, h: s.checkpointKey},
+		{method: http.MethodGet, path: "/api/v1/logs/checkpoints/consistency", perm: PermRead, h: s.consistency, query: consistencyParams},
+		{method: http.MethodGet, path: "/api/v1/logs/proof", perm: PermRead, h: s.proof, query: proofParams},
+		{method: http.MethodPost, path: "/api/v1/logs/verify", perm: PermRead, h: s.verify},
 	}
 }
 

@@ -3,6 +3,7 @@ package logtree
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -24,6 +25,16 @@ type Checkpoint struct {
 	Time     time.Time `json:"time"`
 	// Note is the signed note, in the C2SP checkpoint form.
 	Note string `json:"note"`
+}
+
+// MarshalJSON writes c with its time as the API writes times
+// (logs.FormatTime).
+func (c Checkpoint) MarshalJSON() ([]byte, error) {
+	type plain Checkpoint
+	return json.Marshal(struct {
+		plain
+		Time string `json:"time"`
+	}{plain(c), logs.FormatTime(c.Time)})
 }
 
 // Origin is the origin line of tenant's checkpoints signed by the key
