@@ -50,6 +50,9 @@ func checkpointBody(origin string, size int64, root tlog.Hash, at time.Time) str
 
 // sign signs a checkpoint of tenant's tree.
 func sign(k *Key, tenant string, size int64, root tlog.Hash, at time.Time) ([]byte, error) {
+	if k.Signer == nil {
+		return nil, fmt.Errorf("logtree: sign: %w: the key verifies only", logs.ErrInternal)
+	}
 	msg, err := note.Sign(&note.Note{Text: checkpointBody(Origin(k.Name(), tenant), size, root, at)}, k.Signer)
 	if err != nil {
 		return nil, fmt.Errorf("logtree: sign: %w: %w", logs.ErrInternal, err)

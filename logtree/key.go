@@ -23,7 +23,8 @@ const DefaultKeyName = "ithbat-logs"
 // KeyFile is the name of the generated signing key in logsd's data folder.
 const KeyFile = "signing-key"
 
-// Key is the Ed25519 key that signs checkpoints.
+// Key is the Ed25519 key that signs checkpoints. A Key of
+// ParseVerifierKey has no Signer: it verifies only.
 type Key struct {
 	Signer note.Signer
 	// VerifierKey is the public key as a note verifier key
@@ -34,7 +35,26 @@ type Key struct {
 }
 
 // Name is the key's name.
-func (k *Key) Name() string { return k.Signer.Name() }
+func (k *Key) Name() string {
+	name, _, _ := strings.Cut(k.VerifierKey, "+")
+	return name
+}
+
+// ParseVerifierKey reads a note verifier key of algorithm Ed25519 (as GET
+// /api/v1/logs/checkpoints/key and logsd print it): a Key that verifies,
+// with no Signer.
+func ParseVerifierKey(vkey string) (*Key, error) {
+	vkey = strings.TrimSpace(vkey)
+	if _, err := note.NewVerifier(vkey); err != nil {
+		return nil, fmt.Errorf("logtree: verifier key: %w: %w (want name+hash+base64)", logs.ErrInvalid, err)
+	}
+	parts := strings.SplitN(vkey, "+", 3)
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) != 1+ed25519.PublicKeySize {
+		return nil, fmt.Errorf("logtree: verifier key: %w: not an Ed25519 key", logs.ErrInvalid)
+	}
+	return &Key{VerifierKey: vkey, Public: ed25519.PublicKey(raw[1:])}, nil
+}
 
 // GenerateKey returns a new signing key named name, encoded as a note
 // signer key ("PRIVATE+KEY+name+hash+base64"), the form ParseKey and

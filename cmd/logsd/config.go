@@ -40,6 +40,10 @@ type Config struct {
 	StreamHeartbeat    time.Duration
 	StreamPoll         time.Duration
 	StreamTicketTTL    time.Duration
+
+	SigningKey         string
+	CheckpointInterval time.Duration
+	CheckpointEntries  int
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
@@ -83,6 +87,9 @@ func (c *Config) settings() []setting {
 		{"stream-heartbeat", &c.StreamHeartbeat, "", "a silent live stream gets a comment this often (default 15s)"},
 		{"stream-poll", &c.StreamPoll, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
 		{"stream-ticket-ttl", &c.StreamTicketTTL, "", "how long a stream ticket may wait to be used (default 1m)"},
+		{"signing-key", &c.SigningKey, "", "Ed25519 key that signs the verifiable log's checkpoints, as a note signer key PRIVATE+KEY+name+hash+base64, the same on every replica (default: generated once into the data folder, file signing-key)"},
+		{"checkpoint-interval", &c.CheckpointInterval, "", "the longest a tenant's grown tree waits for a signed checkpoint (default 1m)"},
+		{"checkpoint-entries", &c.CheckpointEntries, "", "new entries of a tenant that make a signed checkpoint at once (default 10000)"},
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstore/bunstore"
 	"github.com/ithbat/logs/logstream"
+	"github.com/ithbat/logs/logtree"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -41,6 +42,7 @@ type Main struct {
 	Config  Config
 	Command string // serve, migrate, token or version
 	Token   TokenArgs
+	Verify  VerifyArgs
 
 	// Name is how the user started logsd (os.Args[0]), for the hints it prints.
 	Name   string
@@ -58,6 +60,7 @@ type Main struct {
 	retention *logstore.Retention
 	consumers *logconsume.Runner
 	cursors   *logquery.Cursors
+	tree      *logtree.Log
 	serveErr  error // why, when it was not Close; read after done
 }
 
@@ -78,6 +81,7 @@ var commands = []struct{ name, help string }{
 	{"serve", "serve the Logs API (the default)"},
 	{"migrate", "create or upgrade the database schema, then exit"},
 	{"retention", "purge the entries older than the retention once, then exit (for a serving role that may not: run it as the owner)"},
+	{"verify", "verify a tenant's verifiable log against the database and the bucket's checkpoints, then exit (non-zero on a failure): verify --tenant T [--key VERIFIERKEY] [--start T] [--end T]"},
 	{"token", "print an HS256 token: token --tenant T --permissions log:read,log:write [--ttl 1h] [--subject S]"},
 	{"version", "print the version"},
 }
@@ -113,6 +117,12 @@ func (m *Main) ParseArgs(args []string, lookupEnv func(string) (string, bool)) e
 		cmd.DurationVar(&m.Token.TTL, "ttl", time.Hour, "lifetime of the token")
 		cmd.StringVar(&m.Token.Subject, "subject", "logsd-token", "the sub claim")
 	}
+	if m.Command == "verify" {
+		cmd.StringVar(&m.Verify.Tenant, "tenant", "", "the tenant whose log is verified (required)")
+		cmd.StringVar(&m.Verify.Key, "key", "", "the public key to trust, as GET /api/v1/logs/checkpoints/key gives it (default: that of the signing key)")
+		cmd.StringVar(&m.Verify.Start, "start", "", "check the content of entries created from this time on (RFC 3339 or a date)")
+		cmd.StringVar(&m.Verify.End, "end", "", "check the content of entries created up to this time")
+	}
 	if err := cmd.Parse(rest); err != nil {
 		return err
 	}
@@ -121,6 +131,9 @@ func (m *Main) ParseArgs(args []string, lookupEnv func(string) (string, bool)) e
 	}
 	if m.Command == "token" && m.Token.Tenant == "" {
 		return errors.New("token: --tenant is required")
+	}
+	if m.Command == "verify" && m.Verify.Tenant == "" {
+		return errors.New("verify: --tenant is required")
 	}
 	return m.Config.resolve()
 }
@@ -133,7 +146,8 @@ func (m *Main) flagSet(name string) *flag.FlagSet {
 		if name != "logsd" {
 			fmt.Fprintf(m.Stderr, "\nFlags of %s:\n", name)
 			fs.VisitAll(func(f *flag.Flag) {
-				if f.Name == "tenant" || f.Name == "permissions" || f.Name == "ttl" || f.Name == "subject" {
+				if f.Name == "tenant" || f.Name == "permissions" || f.Name == "ttl" || f.Name == "subject" ||
+					f.Name == "key" || f.Name == "start" || f.Name == "end" {
 					fmt.Fprintf(m.Stderr, "  --%-17s %s (default %q)\n", f.Name, f.Usage, f.DefValue)
 				}
 			})
@@ -174,6 +188,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.migrate(ctx)
 	case "retention":
 		return m.purge(ctx)
+	case "verify":
+		return m.verify(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -282,7 +298,12 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors, Settings: m.store})
+	if err := m.openTree(); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
+	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors, Settings: m.store,
+		Tree: m.tree})
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -292,6 +313,10 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	m.consumers = logconsume.New(m.store, m.store, &logconsume.Options{Logger: log})
 	if err := m.consumers.Add(logconsume.Rollups()); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
+	if err := m.consumers.Add(m.tree.Spec()); err != nil {
 		_ = m.listener.Close()
 		return err
 	}
@@ -308,6 +333,8 @@ func (m *Main) serve(ctx context.Context) error {
 	}()
 	log.Info("logsd: serving the Logs API", "addr", m.listener.Addr().String(), "publicURL", c.PublicURL,
 		"database", redact(c.DatabaseURL), "version", versionString())
+	log.Info("logsd: the verifiable log's checkpoints are signed with this key; keep its public key to check them",
+		"verifierKey", m.tree.Key().VerifierKey)
 	m.greet()
 	return nil
 }
@@ -332,6 +359,8 @@ func (m *Main) greet() {
 logsd is serving the Logs API at %[1]s
   database: SQLite file %[2]s
   tokens:   HS256, secret in %[3]s
+  checkpoints of the verifiable log are signed with the key whose public key is
+    %[6]s
 
 Make a first request (in another terminal, from this folder):
 
@@ -341,7 +370,7 @@ Make a first request (in another terminal, from this folder):
   curl -s "%[1]s/api/v1/logs?level=info" -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme"
 
 Stop with Ctrl-C.
-`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir)
+`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir, m.tree.Key().VerifierKey)
 }
 
 // authenticator builds the token verifier of the configuration.
