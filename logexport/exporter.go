@@ -78,7 +78,7 @@ type Job struct {
 	Filter           logquery.Filter // the conditions; paging unused
 	Status           Status
 	EstimatedRecords int64 // matching entries at submission: the file's size in entries
-	Records          int64 // entries written, once ready
+	Records          int64 // entries written: so far while processing (stored every Options.Progress), all once ready
 	Error            string
 	Attempts         int
 	CreatedAt        time.Time
@@ -100,8 +100,12 @@ type Options struct {
 	Workers int
 	// Lease is how long a claimed job stays with its worker without a
 	// renewal; a job whose worker died is taken up again after it. The
-	// worker renews it every Lease/3. Default 30s.
+	// worker renews it every Progress. Default 30s.
 	Lease time.Duration
+	// Progress is how often a worker stores how many entries it has
+	// written (Job.Records while processing), renewing its lease with it.
+	// Default 1s; at most Lease/3.
+	Progress time.Duration
 	// Poll is how often idle workers look for jobs submitted elsewhere and
 	// the janitor runs. Default 2s.
 	Poll time.Duration
@@ -145,6 +149,10 @@ func (o *Options) withDefaults() Options {
 	if r.Lease <= 0 {
 		r.Lease = 30 * time.Second
 	}
+	if r.Progress <= 0 {
+		r.Progress = time.Second
+	}
+	r.Progress = min(r.Progress, r.Lease/3)
 	if r.Poll <= 0 {
 		r.Poll = 2 * time.Second
 	}

@@ -555,3 +555,39 @@ func TestCloseGivesJobBack(t *testing.T) {
 	data, _ := download(t, exp2, got)
 	checkFile(t, logexport.FormatCSV, data, queryAll(t, ev.store, tenantA, logquery.Filter{}))
 }
+
+// TestProgress: while a job runs, Get reports the entries written so far
+// (stored with each lease renewal, a chunk at a time); once ready, all.
+func TestProgress(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ev := newEnv(t, backend, "", &logexport.Options{Poll: 50 * time.Millisecond, Lease: 3 * time.Second,
+				Progress: 20 * time.Millisecond}, true)
+			ctx := context.Background()
+			appendAll(t, ev.store, tenantA, entries(tenantA, 1000, time.Now()))
+			release := make(chan struct{})
+			logexport.SetRowHook(ev.exp, func(ctx context.Context, n int64) {
+				if n == 600 { // in the third chunk: two are written
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+				}
+			})
+			j, err := ev.exp.Submit(ctx, tenantA, logexport.FormatNDJSON, logquery.Filter{})
+			require.NoError(t, err)
+			assert.Zero(t, j.Records)
+			require.Eventually(t, func() bool {
+				got, err := ev.exp.Get(ctx, tenantA, j.ID)
+				require.NoError(t, err)
+				require.Equal(t, logexport.StatusProcessing, got.Status)
+				return got.Records == 512
+			}, 20*time.Second, 10*time.Millisecond, "the progress of two chunks")
+			close(release)
+			got := waitDone(t, ev.exp, tenantA, j.ID)
+			require.Equal(t, logexport.StatusReady, got.Status)
+			assert.EqualValues(t, 1000, got.Records)
+			assert.EqualValues(t, 1000, got.EstimatedRecords)
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -177,10 +178,11 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 	defer cancelWork()
 
 	var wg sync.WaitGroup
+	var progress atomic.Int64
 	stopRenew := make(chan struct{})
-	wg.Go(func() { e.renewLoop(ctx, r.ID, owner, stopRenew, loseLease, log) })
+	wg.Go(func() { e.renewLoop(ctx, r.ID, owner, &progress, stopRenew, loseLease, log) })
 	start := time.Now()
-	n, werr := e.write(workCtx, r)
+	n, werr := e.write(workCtx, r, &progress)
 	close(stopRenew)
 	wg.Wait()
 
@@ -237,11 +239,12 @@ func (e *Exporter) runOnce(ctx context.Context) (bool, error) {
 	return true, err
 }
 
-// renewLoop renews owner's lease every Lease/3 until stop; when the lease
-// is lost, or cannot be renewed for most of its length, it cancels the work.
-func (e *Exporter) renewLoop(ctx context.Context, id, owner string, stop <-chan struct{},
+// renewLoop renews owner's lease every Progress until stop, storing the
+// progress with it; when the lease is lost, or cannot be renewed for most
+// of its length, it cancels the work.
+func (e *Exporter) renewLoop(ctx context.Context, id, owner string, progress *atomic.Int64, stop <-chan struct{},
 	lose context.CancelCauseFunc, log interface{ Warn(string, ...any) }) {
-	t := time.NewTicker(e.opts.Lease / 3)
+	t := time.NewTicker(e.opts.Progress)
 	defer t.Stop()
 	last := time.Now()
 	for {
@@ -252,7 +255,7 @@ func (e *Exporter) renewLoop(ctx context.Context, id, owner string, stop <-chan 
 			return
 		case <-t.C:
 		}
-		ok, err := e.jobs.RenewExportJob(ctx, id, owner, e.now().Add(e.opts.Lease))
+		ok, err := e.jobs.RenewExportJob(ctx, id, owner, e.now().Add(e.opts.Lease), progress.Load())
 		switch {
 		case err == nil && ok:
 			last = time.Now()
@@ -295,8 +298,9 @@ func (w *writeError) Error() string { return "logexport: write: " + w.err.Error(
 func (w *writeError) Unwrap() error { return w.err }
 
 // write streams the job's entries into its file and returns how many it
-// wrote. The file exists only if it returns no error.
-func (e *Exporter) write(ctx context.Context, r *logstore.ExportJob) (n int64, err error) {
+// wrote, counting them in progress as it goes (a chunk at a time). The file
+// exists only if it returns no error.
+func (e *Exporter) write(ctx context.Context, r *logstore.ExportJob, progress *atomic.Int64) (n int64, err error) {
 	f := r.Filter
 	format := Format(r.Format)
 	wctx, abort := context.WithCancel(ctx)
@@ -350,6 +354,7 @@ func (e *Exporter) write(ctx context.Context, r *logstore.ExportJob) (n int64, e
 				e.rowHook(ctx, n)
 			}
 		}
+		progress.Store(n)
 	}
 	if err := <-scanErr; err != nil {
 		if c := context.Cause(ctx); c != nil {

@@ -24,12 +24,14 @@ const maxExportBody = 64 << 10
 var exportFields = slices.Concat([]string{"format"}, logquery.Fields)
 
 // exportResponse is the data of the export endpoints, as the API document
-// shows it; error is an extension, present when status is "failed".
+// shows it; exportedRecords (the entries written so far: the progress) is
+// an extension, and so is error, present when status is "failed".
 type exportResponse struct {
 	ExportID         string  `json:"exportId"`
 	Status           string  `json:"status"`
 	Format           string  `json:"format"`
 	EstimatedRecords int64   `json:"estimatedRecords"`
+	ExportedRecords  int64   `json:"exportedRecords"`
 	DownloadURL      *string `json:"downloadUrl"`
 	ExpiresAt        *string `json:"expiresAt"`
 	CreatedAt        string  `json:"createdAt"`
@@ -39,7 +41,7 @@ type exportResponse struct {
 func exportView(j logexport.Job) exportResponse {
 	v := exportResponse{
 		ExportID: j.ID, Status: string(j.Status), Format: string(j.Format),
-		EstimatedRecords: j.EstimatedRecords, CreatedAt: logs.FormatTime(j.CreatedAt), Error: j.Error,
+		EstimatedRecords: j.EstimatedRecords, ExportedRecords: j.Records, CreatedAt: logs.FormatTime(j.CreatedAt), Error: j.Error,
 	}
 	if j.Status == logexport.StatusReady && j.DownloadURL != "" {
 		u, t := j.DownloadURL, logs.FormatTime(j.ExpiresAt)

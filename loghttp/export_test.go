@@ -155,7 +155,8 @@ func TestExportEndToEnd(t *testing.T) {
 				// The spec's body, exactly: these keys, nulls included.
 				var raw map[string]any
 				require.NoError(t, json.Unmarshal(r.Env.Data, &raw))
-				assert.Len(t, raw, 7, "%s", r.Env.Data)
+				assert.Len(t, raw, 8, "%s", r.Env.Data)
+				assert.EqualValues(t, 0, raw["exportedRecords"], "nothing written yet")
 				for _, k := range []string{"downloadUrl", "expiresAt"} {
 					v, ok := raw[k]
 					assert.True(t, ok && v == nil, "%s is null: %s", k, r.Env.Data)

@@ -81,6 +81,12 @@ type Options struct {
 	// Server only (cursors do not survive a restart or another replica).
 	Cursors *logquery.Cursors
 
+	// Console serves the web console (logconsole.Handler): GET and HEAD of
+	// "/" and of the paths under "/console/", without authentication (the
+	// page asks for a token and calls the API with it). Nil: those paths
+	// answer 404 like any unknown path.
+	Console http.Handler
+
 	// Tree serves the verifiable log: GET /api/v1/logs/checkpoints (and
 	// /key, /consistency), GET /api/v1/logs/proof and POST
 	// /api/v1/logs/verify. Nil: those routes answer 404.
@@ -105,6 +111,9 @@ type pathRoute struct {
 	method string
 	route  *mux.Route
 }
+
+// consolePrefix is where Options.Console's files live (logconsole.Prefix).
+const consolePrefix = "/console/"
 
 // public marks a route that needs no authentication.
 const publicRoute = "-"
@@ -212,6 +221,17 @@ func New(store logstore.Store, opts *Options) *Server {
 		for _, m := range methods {
 			s.router.Methods(m).Path(rt.path).Handler(s.wrap(rt))
 			s.paths = append(s.paths, pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().Path(rt.path)})
+		}
+	}
+	if s.opts.Console != nil {
+		// The console's own files: no token, any query string (the page's
+		// filter lives in it), the security headers of the console.
+		for _, m := range []string{http.MethodGet, http.MethodHead} {
+			s.router.Methods(m).Path("/").Handler(s.opts.Console)
+			s.router.Methods(m).PathPrefix(consolePrefix).Handler(s.opts.Console)
+			s.paths = append(s.paths,
+				pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().Path("/")},
+				pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().PathPrefix(consolePrefix)})
 		}
 	}
 	// mux answers 404 instead of 405 when a later route has the method but

@@ -33,7 +33,7 @@ type ExportJob struct {
 	// Status is "processing", "ready", "failed" or "expired".
 	Status           string
 	EstimatedRecords int64
-	Records          int64  // entries written, once ready
+	Records          int64  // entries written: so far while processing, all of them once ready
 	BlobKey          string // where the file lives in the bucket
 	Reason           string // why it failed, or why the last attempt did: text for the client
 	Attempts         int    // claims so far
@@ -76,8 +76,9 @@ type ExportJobs interface {
 	// to one owner. It returns nil when there is no such job.
 	ClaimExportJob(ctx context.Context, owner string, now, leaseUntil time.Time, maxAttempts int) (*ExportJob, error)
 
-	// RenewExportJob extends owner's lease on a processing job.
-	RenewExportJob(ctx context.Context, id, owner string, leaseUntil time.Time) (bool, error)
+	// RenewExportJob extends owner's lease on a processing job and
+	// records how many entries its file holds so far (its progress).
+	RenewExportJob(ctx context.Context, id, owner string, leaseUntil time.Time, records int64) (bool, error)
 
 	// CompleteExportJob marks owner's processing job ready with its record
 	// count, finished at finished, its file kept until fileExpires; the

@@ -41,6 +41,8 @@ type Config struct {
 	StreamPoll         time.Duration
 	StreamTicketTTL    time.Duration
 
+	Console bool
+
 	SigningKey         string
 	CheckpointInterval time.Duration
 	CheckpointEntries  int
@@ -48,7 +50,7 @@ type Config struct {
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
 // upper case with - as _ (data-dir: LOGSD_DATA_DIR). ptr is a *string,
-// *int or *time.Duration (a flag of the standard library's type), or a
+// *int, *bool or *time.Duration (a flag of the standard library's type), or a
 // flag.Value. def is the default as the flag would read it; "" leaves the
 // zero value, which for numbers means the library's default, named in
 // usage.
@@ -87,6 +89,7 @@ func (c *Config) settings() []setting {
 		{"stream-heartbeat", &c.StreamHeartbeat, "", "a silent live stream gets a comment this often (default 15s)"},
 		{"stream-poll", &c.StreamPoll, "", "how often the stream's tailer reads the database besides its wake-ups (default 200ms)"},
 		{"stream-ticket-ttl", &c.StreamTicketTTL, "", "how long a stream ticket may wait to be used (default 1m)"},
+		{"console", &c.Console, "true", "serve the web console at / (false: / and /console/ answer 404)"},
 		{"signing-key", &c.SigningKey, "", "Ed25519 key that signs the verifiable log's checkpoints, as a note signer key PRIVATE+KEY+name+hash+base64, the same on every replica (default: generated once into the data folder, file signing-key)"},
 		{"checkpoint-interval", &c.CheckpointInterval, "", "the longest a tenant's grown tree waits for a signed checkpoint (default 1m)"},
 		{"checkpoint-entries", &c.CheckpointEntries, "", "new entries of a tenant that make a signed checkpoint at once (default 10000)"},
@@ -108,6 +111,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 			fs.StringVar(p, s.name, *p, s.usage)
 		case *int:
 			fs.IntVar(p, s.name, *p, s.usage)
+		case *bool:
+			fs.BoolVar(p, s.name, *p, s.usage)
 		case *time.Duration:
 			fs.DurationVar(p, s.name, *p, s.usage)
 		case flag.Value:

@@ -50,6 +50,7 @@ func TestExport(t *testing.T) {
 			require.Equal(t, 202, status, body)
 			data := body["data"].(map[string]any)
 			assert.EqualValues(t, 1, data["estimatedRecords"])
+			assert.EqualValues(t, 0, data["exportedRecords"])
 			id := data["exportId"].(string)
 
 			var link string
@@ -59,6 +60,7 @@ func TestExport(t *testing.T) {
 				link, _ = data["downloadUrl"].(string)
 				return status == 200 && data["status"] == "ready"
 			}, 30*time.Second, 20*time.Millisecond, "%v", body)
+			assert.EqualValues(t, 1, data["exportedRecords"])
 			u, err := url.Parse(link)
 			require.NoError(t, err)
 			assert.Equal(t, d.URL+logexport.DownloadPath, u.Scheme+"://"+u.Host+u.Path, "links point at the daemon")

@@ -20,6 +20,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/ithbat/logs/internal/secrets"
+	"github.com/ithbat/logs/logconsole"
 	"github.com/ithbat/logs/logconsume"
 	"github.com/ithbat/logs/logexport"
 	"github.com/ithbat/logs/loghttp"
@@ -302,8 +303,12 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
-	api := loghttp.New(m.store, &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors, Settings: m.store,
-		Tree: m.tree})
+	opts := &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream, Cursors: m.cursors, Settings: m.store,
+		Tree: m.tree}
+	if c.Console {
+		opts.Console = logconsole.Handler()
+	}
+	api := loghttp.New(m.store, opts)
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -355,12 +360,16 @@ func (m *Main) greet() {
 		dataDir = " --data-dir " + shellQuote(c.DataDir)
 	}
 	u := strings.TrimSuffix(c.PublicURL, "/")
+	consoleLine := ""
+	if c.Console {
+		consoleLine = "\nOr open the console, " + u + "/ in a browser, and paste the token there (echo $TOKEN shows it).\n"
+	}
 	fmt.Fprintf(m.Stdout, `
 logsd is serving the Logs API at %[1]s
   database: SQLite file %[2]s
   tokens:   HS256, secret in %[3]s
   checkpoints of the verifiable log are signed with the key whose public key is
-    %[6]s
+    %[7]s
 
 Make a first request (in another terminal, from this folder):
 
@@ -368,9 +377,9 @@ Make a first request (in another terminal, from this folder):
   curl -s -X POST %[1]s/api/v1/logs -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme" \
     -H "Content-Type: application/json" -d '{"level":"info","source":"auth","message":"hello from logsd"}'
   curl -s "%[1]s/api/v1/logs?level=info" -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme"
-
+%[6]s
 Stop with Ctrl-C.
-`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir, m.tree.Key().VerifierKey)
+`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir, consoleLine, m.tree.Key().VerifierKey)
 }
 
 // authenticator builds the token verifier of the configuration.

@@ -71,7 +71,7 @@ func TestConfig(t *testing.T) {
 		}, cmd: "serve", want: func(c *Config) {
 			*c = Config{Addr: "0.0.0.0:9000", DataDir: "/var/lib/logsd", DatabaseURL: "postgres://u@db/logs", BlobURL: "s3://bucket",
 				PublicURL: "https://logs.example", JWTSecret: "s", JWKSURL: "https://id.example/jwks", JWTIssuer: "https://id.example",
-				JWTAudience: "logs", ShutdownTimeout: 3 * time.Second}
+				JWTAudience: "logs", ShutdownTimeout: 3 * time.Second, Console: true}
 		}},
 		{name: "flags win over env", args: []string{"--addr", "127.0.0.1:1", "--data-dir=/d", "serve"},
 			env: map[string]string{"LOGSD_ADDR": "0.0.0.0:9000", "LOGSD_DATA_DIR": "/x"}, cmd: "serve", want: func(c *Config) {
@@ -80,6 +80,9 @@ func TestConfig(t *testing.T) {
 		{name: "flags after the command", args: []string{"migrate", "--database-url", "postgres://h/db"}, cmd: "migrate",
 			want: func(c *Config) { c.DatabaseURL = "postgres://h/db" }},
 		{name: "empty env is unset", env: map[string]string{"LOGSD_ADDR": ""}, cmd: "serve", want: func(c *Config) {}},
+		{name: "console off", env: map[string]string{"LOGSD_CONSOLE": "false"}, cmd: "serve", want: func(c *Config) { c.Console = false }},
+		{name: "console off by flag", args: []string{"--console=false"}, env: map[string]string{"LOGSD_CONSOLE": "true"}, cmd: "serve",
+			want: func(c *Config) { c.Console = false }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,7 +90,7 @@ func TestConfig(t *testing.T) {
 			require.NoError(t, m.ParseArgs(tt.args, envOf(tt.env)))
 			want := Config{Addr: "127.0.0.1:8080", DataDir: filepath.Join(wd, "logsd-data"),
 				DatabaseURL: "sqlite://" + filepath.Join(wd, "logsd-data", "logs.db"),
-				BlobURL:     "file://" + filepath.Join(wd, "logsd-data", "exports"), ShutdownTimeout: 10 * time.Second}
+				BlobURL:     "file://" + filepath.Join(wd, "logsd-data", "exports"), ShutdownTimeout: 10 * time.Second, Console: true}
 			tt.want(&want)
 			assert.Equal(t, want, m.Config)
 			assert.Equal(t, tt.cmd, m.Command)
@@ -106,6 +109,7 @@ func TestConfig(t *testing.T) {
 		"token w/o tenant":    {"token"},
 		"token flag on serve": {"--tenant", "acme"},
 		"bad duration":        {"--shutdown-timeout", "soon"},
+		"bad boolean":         {"--console=maybe"},
 	} {
 		t.Run("refused: "+name, func(t *testing.T) {
 			m := NewMain("logsd", io.Discard, io.Discard)
@@ -264,6 +268,7 @@ func TestEmbeddedDefault(t *testing.T) {
 	assert.Contains(t, greeting, "curl -s -X POST "+d.URL+"/api/v1/logs")
 	assert.Contains(t, greeting, `curl -s "`+d.URL+`/api/v1/logs?level=info"`)
 	assert.Contains(t, greeting, filepath.Join(dir, "logs.db"))
+	assert.Contains(t, greeting, "open the console, "+d.URL+"/ in a browser")
 	require.NoError(t, d.Close())
 
 	// A restart reuses the secret and the database.

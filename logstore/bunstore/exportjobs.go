@@ -128,7 +128,7 @@ func (s *Store) ClaimExportJob(ctx context.Context, owner string, now, leaseUnti
 	if s.pg {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	q := `UPDATE log_export_jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
+	q := `UPDATE log_export_jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, records = 0
 		WHERE id = (SELECT id FROM log_export_jobs
 			WHERE status = ? AND lease_until < ? AND attempts < ? AND deadline_at > ?
 			ORDER BY created_at LIMIT 1` + lock + `)
@@ -164,8 +164,8 @@ func (s *Store) updateJob(ctx context.Context, op, set string, id, owner string,
 }
 
 // RenewExportJob implements logstore.ExportJobs.
-func (s *Store) RenewExportJob(ctx context.Context, id, owner string, leaseUntil time.Time) (bool, error) {
-	return s.updateJob(ctx, "renew export job", "lease_until = ?", id, owner, us(leaseUntil))
+func (s *Store) RenewExportJob(ctx context.Context, id, owner string, leaseUntil time.Time, records int64) (bool, error) {
+	return s.updateJob(ctx, "renew export job", "lease_until = ?, records = ?", id, owner, us(leaseUntil), records)
 }
 
 // CompleteExportJob implements logstore.ExportJobs.
