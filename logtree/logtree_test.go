@@ -32,7 +32,9 @@ type env struct {
 	log     *logtree.Log
 }
 
-func newEnv(t *testing.T, backend string) *env {
+func newEnv(t *testing.T, backend string) *env { return newBenchEnv(t, backend) }
+
+func newBenchEnv(t testing.TB, backend string) *env {
 	t.Helper()
 	ctx := context.Background()
 	s, err := bunstore.Open(ctx, testdb.URL(t, backend), &bunstore.Options{MaxRetention: -1})
