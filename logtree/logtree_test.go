@@ -406,3 +406,112 @@ func TestRunnerBuildsTheTree(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.OK, "%+v", rep.Failure)
 }
+
+// TestVerifyWhileAppending: verification while entries arrive and the
+// consumer signs checkpoints never reports a failure.
+func TestVerifyWhileAppending(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend)
+			l := logtree.New(e.store, e.store, e.store, e.key, &logtree.Options{Bucket: e.bucket, Entries: 3, Interval: 10 * time.Millisecond, Settings: e.store})
+			r := logconsume.New(e.store, e.store, &logconsume.Options{Poll: 5 * time.Millisecond, Settle: time.Millisecond})
+			defer r.Close()
+			spec := l.Spec()
+			spec.Every = 5 * time.Millisecond
+			require.NoError(t, r.Add(spec))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := range 40 {
+					e.add(t, "acme", 1+i%3, recent.Add(time.Duration(i)*time.Second))
+				}
+			}()
+			verifies := 0
+			for running := true; running; verifies++ {
+				select {
+				case <-done:
+					running = false
+				default:
+				}
+				rep, err := l.Verify(context.Background(), "acme", logtree.VerifyOptions{})
+				require.NoError(t, err)
+				require.True(t, rep.OK, "%+v", rep.Failure)
+			}
+			require.Eventually(t, func() bool {
+				rep, err := l.Verify(context.Background(), "acme", logtree.VerifyOptions{})
+				return err == nil && rep.OK && rep.Verified == 79 && rep.TreeSize == 79
+			}, 30*time.Second, 20*time.Millisecond)
+			t.Logf("%d verifications while appending", verifies)
+		})
+	}
+}
+
+// TestClientChecksTrustNothing: the client's checks refuse a proof or a
+// checkpoint that the server (or anyone between) changed.
+func TestClientChecksTrustNothing(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	ctx := context.Background()
+	es := e.add(t, "acme", 9, recent)
+	e.sync(t)
+	p, err := e.log.Proof(ctx, "acme", es[4].ID, 0)
+	require.NoError(t, err)
+	raw, err := p.Entry.MarshalJSON()
+	require.NoError(t, err)
+	_, err = logtree.CheckProof(e.key.VerifierKey, "acme", raw, p)
+	require.NoError(t, err)
+
+	skey, err := logtree.GenerateKey("test-log")
+	require.NoError(t, err)
+	other, err := logtree.ParseKey(skey)
+	require.NoError(t, err)
+	changed := strings.Replace(string(raw), "sign-in 4", "sign-in 5", 1)
+	forged := p
+	forged.Proof = append([]tlog.Hash(nil), p.Proof...)
+	forged.Proof[0][3] ^= 1
+	shifted := p
+	shifted.LeafIndex = 5
+	badNote := p
+	badNote.Checkpoint.Note = strings.Replace(p.Checkpoint.Note, "\n9\n", "\n10\n", 1)
+	for name, c := range map[string]struct {
+		key   string
+		entry []byte
+		p     logtree.Proof
+		want  error
+	}{
+		"another key":           {other.VerifierKey, raw, p, logtree.ErrCheckpoint},
+		"a changed entry":       {e.key.VerifierKey, []byte(changed), p, logtree.ErrProof},
+		"a forged proof":        {e.key.VerifierKey, raw, forged, logtree.ErrProof},
+		"another leaf":          {e.key.VerifierKey, raw, shifted, logtree.ErrProof},
+		"a changed checkpoint":  {e.key.VerifierKey, raw, badNote, logtree.ErrCheckpoint},
+		"an unknown field":      {e.key.VerifierKey, []byte(strings.Replace(string(raw), `{"id"`, `{"x":1,"id"`, 1)), p, logs.ErrInvalid},
+		"another tenant's view": {e.key.VerifierKey, []byte(strings.Replace(string(raw), `"tenantId":"acme"`, `"tenantId":"other"`, 1)), p, logtree.ErrProof},
+	} {
+		_, err := logtree.CheckProof(c.key, "acme", c.entry, c.p)
+		assert.ErrorIs(t, err, c.want, name)
+	}
+	_, err = logtree.OpenCheckpoint("not a key", "acme", []byte(p.Checkpoint.Note))
+	assert.ErrorIs(t, err, logs.ErrInvalid)
+
+	// A forged note in the bucket is named by Verify.
+	require.NoError(t, e.bucket.WriteAll(ctx, "tlog/acme/00000000000000000009", []byte(badNote.Checkpoint.Note), nil))
+	rep, err := e.log.Verify(ctx, "acme", logtree.VerifyOptions{})
+	require.NoError(t, err)
+	require.False(t, rep.OK)
+	assert.Equal(t, logtree.ReasonBadCheckpoint, rep.Failure.Reason)
+	// A checkpoint signed by the key for the same size with another root:
+	// a fork, whoever made it.
+	fork, err := note.Sign(&note.Note{Text: fmt.Sprintf("test-log/acme\n9\n%s\ntime %s\n",
+		base64.StdEncoding.EncodeToString(make([]byte, 32)), logs.FormatTime(time.Now()))}, e.key.Signer)
+	require.NoError(t, err)
+	require.NoError(t, e.bucket.WriteAll(ctx, "tlog/acme/00000000000000000009", fork, nil))
+	rep, err = e.log.Verify(ctx, "acme", logtree.VerifyOptions{})
+	require.NoError(t, err)
+	require.False(t, rep.OK)
+	assert.Equal(t, logtree.ReasonCheckpoint, rep.Failure.Reason, rep.Failure.Message)
+	assert.EqualValues(t, 9, rep.Failure.TreeSize)
+	// Without the forged notes the log verifies again.
+	require.NoError(t, e.bucket.Delete(ctx, "tlog/acme/00000000000000000009"))
+	rep, err = e.log.Verify(ctx, "acme", logtree.VerifyOptions{})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep.Failure)
+}

@@ -95,7 +95,7 @@ func (l *Log) Verify(ctx context.Context, tenant string, opts VerifyOptions) (Re
 		return rep, nil
 	}
 	// The consumer's checkpoint first: every entry at or before it is in
-	// the tree read after it.
+	// the tree read after it. Then the checkpoints, then the tree's size.
 	var upTo logstore.Cursor
 	states, err := l.consumers.ConsumerStates(ctx)
 	if err != nil {
@@ -106,13 +106,6 @@ func (l *Log) Verify(ctx context.Context, tenant string, opts VerifyOptions) (Re
 			upTo = st.Checkpoint
 		}
 	}
-	head, err := l.trees.TreeHead(ctx, tenant)
-	if err != nil {
-		return Report{}, err
-	}
-	size := head.Size
-	rep.TreeSize = size
-
 	// The checkpoints: the database's, the bucket's and the caller's, each
 	// checked against the key; two of one size must agree.
 	v, err := note.NewVerifier(l.key.VerifierKey)
@@ -164,6 +157,15 @@ func (l *Log) Verify(ctx context.Context, tenant string, opts VerifyOptions) (Re
 			return fail(*f)
 		}
 	}
+	// The tree's size last: a checkpoint is stored with or after the leaves
+	// it covers, and copied to the bucket after that, so every checkpoint
+	// read above is within it unless leaves were removed.
+	head, err := l.trees.TreeHead(ctx, tenant)
+	if err != nil {
+		return Report{}, err
+	}
+	size := head.Size
+	rep.TreeSize = size
 	sizes := make([]int64, 0, len(bySize))
 	for s := range bySize {
 		sizes = append(sizes, s)
