@@ -27,6 +27,12 @@
 // An Apply error leaves the checkpoint where it was; the batch is handed out
 // again after a backoff (doubling from Options.Retry up to Options.MaxRetry).
 //
+// A spec with Tick also does work that is due by time (the verifiable log
+// signs its checkpoints so): the runner calls Tick about every Spec.Every
+// while it holds the consumer, before a batch and at the head, and commits
+// the effects Tick returns with the next move of the checkpoint (at the
+// head, on their own), exactly once like Apply's.
+//
 // # Replicas and leases
 //
 // Any number of processes may run Runners with the same specs on one
