@@ -18,6 +18,11 @@ type TreeLeaf struct {
 	Index     int64
 	ID        string    // the entry's id
 	CreatedAt time.Time // the entry's createdAt, for ranges and retention
+	// Digest is the SHA-256 of the entry's canonical JSON. The leaf hash
+	// is made of CreatedAt and Digest (package logtree), so that a leaf's
+	// time is checked against the signed tree without its entry (one past
+	// its retention, purged).
+	Digest [32]byte
 	// Hashes are the stored hashes of golang.org/x/mod/sumdb/tlog that
 	// this leaf completes, in the order tlog.StoredHashes returns them:
 	// the leaf's own hash (level 0) first, then the hash of each subtree

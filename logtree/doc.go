@@ -15,12 +15,14 @@
 //
 // # The leaf
 //
-// The leaf hash is tlog.RecordHash of [LeafData]: SHA-256 of a zero byte
-// and the entry's canonical JSON: the seven fields as the API writes an
+// The leaf hash is tlog.RecordHash of [LeafData]: the entry's createdAt
+// (microseconds, 8 bytes big-endian) and the SHA-256 ([Digest]) of its
+// canonical JSON ([Canonical]): the seven fields as the API writes an
 // entry (id, tenantId, level, source, message, metadata, createdAt in
 // that order, no whitespace, no HTML escaping, createdAt in UTC with six
 // fractional digits), with the metadata's object keys sorted by their
-// UTF-8 bytes at every depth and its numbers as the digits stored.
+// UTF-8 bytes at every depth and its numbers as the digits stored. The
+// time stands apart so that a leaf's time is checked without its entry.
 // [ParseEntry] reads an entry of the API with its digits, so that a client
 // recomputes the same hash.
 //

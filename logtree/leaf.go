@@ -2,6 +2,8 @@ package logtree
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -11,15 +13,15 @@ import (
 	"github.com/ithbat/logs"
 )
 
-// LeafData returns the canonical encoding of e, the bytes its leaf hashes
-// (see the package doc, "The leaf"): the entry's JSON object as the API
+// Canonical returns the canonical encoding of e (see the package doc, "The
+// leaf"): the entry's JSON object as the API
 // writes it ([logs.AppendJSON]: members id, tenantId, level, source,
 // message, metadata, createdAt in that order, no spaces, no HTML escaping,
 // createdAt as [logs.TimeFormat]) with the metadata written anew: object
 // keys sorted by their bytes at every depth, numbers as their digits
 // (json.Number) or as encoding/json writes a float64, strings as
 // encoding/json writes them.
-func LeafData(e logs.Entry) ([]byte, error) {
+func Canonical(e logs.Entry) ([]byte, error) {
 	e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Microsecond)
 	if e.Metadata == nil {
 		e.Metadata = map[string]any{}
@@ -29,6 +31,32 @@ func LeafData(e logs.Entry) ([]byte, error) {
 		return nil, fmt.Errorf("logtree: leaf of %s: %w", e.ID, err)
 	}
 	return b, nil
+}
+
+// Digest returns the SHA-256 of Canonical(e).
+func Digest(e logs.Entry) ([32]byte, error) {
+	b, err := Canonical(e)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}
+
+// LeafData returns the data of e's leaf: its createdAt in microseconds
+// since the Unix epoch as 8 bytes (big-endian, two's complement), then
+// Digest(e). The time stands apart so that a leaf's time is checked
+// against the signed tree without the entry (one purged by retention).
+func LeafData(e logs.Entry) ([]byte, error) {
+	d, err := Digest(e)
+	if err != nil {
+		return nil, err
+	}
+	return leafData(e.CreatedAt, d), nil
+}
+
+func leafData(at time.Time, digest [32]byte) []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 40), uint64(at.UTC().Truncate(time.Microsecond).UnixMicro()))
+	return append(b, digest[:]...)
 }
 
 // LeafHash returns the RFC 9162 leaf hash of e: SHA-256 of a zero byte and

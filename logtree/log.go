@@ -126,11 +126,12 @@ func (l *Log) Apply(ctx context.Context, recs []logstore.Record) ([]logstore.Eff
 		}
 		eff := logstore.TreeEffect{Tenant: tenant, From: head.Size}
 		for _, e := range byTenant[tenant] {
-			h, err := LeafHash(*e)
+			d, err := Digest(*e)
 			if err != nil {
 				return nil, err
 			}
-			leaf := logstore.TreeLeaf{Index: f.size, ID: e.ID, CreatedAt: e.CreatedAt}
+			h := tlog.RecordHash(leafData(e.CreatedAt, d))
+			leaf := logstore.TreeLeaf{Index: f.size, ID: e.ID, CreatedAt: e.CreatedAt, Digest: d}
 			for _, s := range f.add(h) {
 				leaf.Hashes = append(leaf.Hashes, s)
 			}

@@ -267,19 +267,12 @@ func TestTamperingIsNamed(t *testing.T) {
 			return es[0].ID
 		}, logtree.ReasonMissingEntry},
 		{"RewriteEntryAndLeafHash", func(t *testing.T, e *env, es []logs.Entry) string {
-			changed := es[12]
-			changed.Message = "nothing happened"
-			h, err := logtree.LeafHash(changed)
-			require.NoError(t, err)
-			hex := fmt.Sprintf("%x", h[:])
-			set := "X'" + hex + "' || substr(hashes, 33)"
-			if e.backend == "postgres" {
-				set = "'\\x" + hex + "'::bytea || substring(hashes from 33)"
-			}
-			e.exec(t, "UPDATE log_entries SET message = 'nothing happened' WHERE "+where(e, es, 12),
-				"UPDATE log_tree_leaves SET hashes = "+set+" WHERE "+where(e, es, 12))
-			return changed.ID
+			// A thorough owner: the entry, its leaf hash and its digest.
+			return rewrite(t, e, es[12], true)
 		}, logtree.ReasonCheckpoint},
+		{"RewriteEntryAndLeafHashOnly", func(t *testing.T, e *env, es []logs.Entry) string {
+			return rewrite(t, e, es[17], false)
+		}, logtree.ReasonStoredHash},
 		{"InsertBehindTheLog", func(t *testing.T, e *env, es []logs.Entry) string {
 			id, err := logstore.NewID(recent)
 			require.NoError(t, err)
@@ -354,6 +347,31 @@ func TestTamperingIsNamed(t *testing.T) {
 	}
 }
 
+// rewrite changes entry's message as the owner, and its stored leaf hash
+// to match (and its digest, when digest is set).
+func rewrite(t *testing.T, e *env, entry logs.Entry, digest bool) string {
+	t.Helper()
+	changed := entry
+	changed.Message = "nothing happened"
+	h, err := logtree.LeafHash(changed)
+	require.NoError(t, err)
+	d, err := logtree.Digest(changed)
+	require.NoError(t, err)
+	lit := func(b []byte) string {
+		if e.backend == "postgres" {
+			return fmt.Sprintf("'\\x%x'::bytea", b)
+		}
+		return fmt.Sprintf("X'%x'", b)
+	}
+	set := lit(h[:]) + " || substr(hashes, 33)"
+	if digest {
+		set += ", digest = " + lit(d[:])
+	}
+	where := fmt.Sprintf("id = '%s'", entry.ID)
+	e.exec(t, "UPDATE log_entries SET message = 'nothing happened' WHERE "+where, "UPDATE log_tree_leaves SET hashes = "+set+" WHERE "+where)
+	return entry.ID
+}
+
 func (e *env) syncWith(t *testing.T, l *logtree.Log) {
 	saved := e.log
 	e.log = l
@@ -380,6 +398,18 @@ func TestRetentionIsNotTampering(t *testing.T) {
 			assert.Equal(t, logtree.Report{OK: true, Verified: 6, TreeSize: 10, Checkpoints: 1, Expired: 4}, rep)
 			_, err = e.log.Proof(ctx, "acme", old[0].ID, 0)
 			assert.ErrorIs(t, err, logs.ErrNotFound)
+			// An owner who deletes a recent entry and backdates its leaf
+			// past the retention is caught: the leaf hash covers its time.
+			recentOnes, err := e.store.After(ctx, "acme", logstore.Cursor{}, 100)
+			require.NoError(t, err)
+			victim := recentOnes[len(recentOnes)-1].Entry.ID
+			e.exec(t, fmt.Sprintf("DELETE FROM log_entries WHERE id = '%s'", victim),
+				fmt.Sprintf("UPDATE log_tree_leaves SET created_at = %d WHERE id = '%s'", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), victim))
+			rep, err = e.log.Verify(ctx, "acme", logtree.VerifyOptions{})
+			require.NoError(t, err)
+			require.False(t, rep.OK)
+			assert.Equal(t, logtree.ReasonStoredHash, rep.Failure.Reason)
+			assert.Equal(t, victim, rep.Failure.ID)
 			// Within the retention a missing entry is tampering.
 			require.NoError(t, e.store.SetTenantSettings(ctx, "acme", logstore.TenantSettings{}))
 			rep, err = e.log.Verify(ctx, "acme", logtree.VerifyOptions{})

@@ -223,6 +223,12 @@ func (l *Log) Verify(ctx context.Context, tenant string, opts VerifyOptions) (Re
 				break
 			}
 			h := lf.Hashes[0]
+			if tlog.RecordHash(leafData(lf.CreatedAt, lf.Digest)) != h {
+				// The time (or digest) kept beside the leaf is not the one
+				// it hashes: ranges and retention would go by a lie.
+				return fail(Failure{Reason: ReasonStoredHash, ID: lf.ID, LeafIndex: leafPtr(lf.Index),
+					Message: fmt.Sprintf("the time or digest kept at leaf %d (entry %s) is not the one its leaf hash covers: the tree was changed", lf.Index, lf.ID)})
+			}
 			if inRange(lf.CreatedAt) {
 				e, ok := entries[lf.ID]
 				switch {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 
 	"github.com/ithbat/logs/logexport"
@@ -67,9 +68,16 @@ func (m *Main) verify(ctx context.Context) error {
 		return fmt.Errorf("verify: --start/--end: %w", err)
 	}
 	var k *logtree.Key
-	if m.Verify.Key != "" {
+	path := filepath.Join(c.DataDir, logtree.KeyFile)
+	switch {
+	case m.Verify.Key != "":
 		k, err = logtree.ParseVerifierKey(m.Verify.Key)
-	} else {
+	case c.SigningKey == "":
+		if _, serr := os.Stat(path); serr != nil {
+			return fmt.Errorf("verify: no signing key: neither LOGSD_SIGNING_KEY nor %s; give the public key to trust with --key", path)
+		}
+		fallthrough
+	default:
 		k, err = m.signingKey()
 	}
 	if err != nil {

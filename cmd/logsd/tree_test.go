@@ -101,6 +101,14 @@ func TestVerifyCommand(t *testing.T) {
 
 			_, err = run(t, env, "verify")
 			require.ErrorContains(t, err, "--tenant is required")
+			elsewhere := map[string]string{"LOGSD_DATA_DIR": t.TempDir()}
+			for k, v := range env {
+				if k != "LOGSD_DATA_DIR" {
+					elsewhere[k] = v
+				}
+			}
+			_, err = run(t, elsewhere, "verify", "--tenant", "acme")
+			require.ErrorContains(t, err, "--key", "no key is generated to verify with")
 		})
 	}
 }

@@ -20,9 +20,9 @@ var _ logstore.Trees = (*Store)(nil)
 // The verifiable log (logstore.Trees) lives in three tables:
 //
 //   - log_tree_leaves: one row per leaf (tenant key, leaf index), with the
-//     entry's id and createdAt and the tlog stored hashes the leaf
+//     entry's id, createdAt and digest and the tlog stored hashes the leaf
 //     completes, concatenated (32 bytes each). One row per entry keeps the
-//     table near 100 bytes an entry; a stored-hash index maps to its row
+//     table near 130 bytes an entry; a stored-hash index maps to its row
 //     and place (treeHashPlace).
 //   - log_tree_checkpoints: the signed checkpoints, by tenant and size.
 //   - log_tree_heads: per tenant the tree's size, its latest checkpoint and
@@ -115,23 +115,22 @@ func (s *Store) TreeHashes(ctx context.Context, tenant string, indexes []int64) 
 	return out, nil
 }
 
-const leafColumns = "leaf, id, created_at, hashes"
-
 func (s *Store) leafColumns() string {
 	if s.pg {
-		return "leaf, id::text, created_at, hashes"
+		return "leaf, id::text, created_at, digest, hashes"
 	}
-	return leafColumns
+	return "leaf, id, created_at, digest, hashes"
 }
 
 func scanLeaf(r scanner) (logstore.TreeLeaf, error) {
 	var l logstore.TreeLeaf
 	var at int64
-	var hs []byte
-	if err := r.Scan(&l.Index, &l.ID, &at, &hs); err != nil {
+	var hs, digest []byte
+	if err := r.Scan(&l.Index, &l.ID, &at, &digest, &hs); err != nil {
 		return l, err
 	}
 	l.CreatedAt = fromUS(at)
+	copy(l.Digest[:], digest)
 	if len(hs) == 0 || len(hs)%32 != 0 {
 		// A row changed by hand: the verifier reports the leaf.
 		hs = append(hs, make([]byte, 32-len(hs)%32)...)
@@ -380,8 +379,8 @@ func (s *Store) applyTree(ctx context.Context, tx bun.Tx, e logstore.TreeEffect)
 		chunk := leaves[:min(len(leaves), 500)]
 		leaves = leaves[len(chunk):]
 		var q strings.Builder
-		q.WriteString("INSERT INTO log_tree_leaves (tenant, leaf, id, created_at, hashes) VALUES ")
-		args := make([]any, 0, 5*len(chunk))
+		q.WriteString("INSERT INTO log_tree_leaves (tenant, leaf, id, created_at, digest, hashes) VALUES ")
+		args := make([]any, 0, 6*len(chunk))
 		for j, l := range chunk {
 			if l.Index != e.From+int64(i) {
 				return fmt.Errorf("bunstore: tree of %q: leaf %d where %d belongs: %w", e.Tenant, l.Index, e.From+int64(i), logs.ErrInternal)
@@ -390,12 +389,12 @@ func (s *Store) applyTree(ctx context.Context, tx bun.Tx, e logstore.TreeEffect)
 			if j > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
 			hs := make([]byte, 0, 32*len(l.Hashes))
 			for _, h := range l.Hashes {
 				hs = append(hs, h[:]...)
 			}
-			args = append(args, key, l.Index, l.ID, us(l.CreatedAt), hs)
+			args = append(args, key, l.Index, l.ID, us(l.CreatedAt), l.Digest[:], hs)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return err
@@ -434,6 +433,7 @@ func migrateTree(d dialectInfo) []string {
 			leaf       BIGINT  NOT NULL,
 			id         ` + id + ` NOT NULL,
 			created_at BIGINT  NOT NULL,
+			digest     ` + blob + ` NOT NULL,
 			hashes     ` + blob + ` NOT NULL,
 			PRIMARY KEY (tenant, leaf)
 		)`,
