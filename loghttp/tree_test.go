@@ -94,6 +94,8 @@ func TestVerifiableLog(t *testing.T) {
 			require.NoError(t, tlog.CheckRecord(p.Proof, 12, cps.Latest.RootHash, p.LeafIndex, tlog.RecordHash(data)))
 			_, err = logtree.CheckProof(key.VerifierKey, "acme", lj, p)
 			require.NoError(t, err)
+			_, err = logtree.CheckProof(key.VerifierKey, "acme", nil, p)
+			require.NoError(t, err, "the proof's own entry, as decoded, hashes as stored (metadata 1.50 stays 1.50)")
 			// Another tenant gets no proof of it.
 			get("globex", "/api/v1/logs/proof?id="+ent.ID).requireError(t, http.StatusNotFound, "not_found", "id")
 		}

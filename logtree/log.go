@@ -2,6 +2,7 @@ package logtree
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -273,6 +274,30 @@ type Proof struct {
 	// Checkpoint (tlog.RecordProof).
 	Proof      []tlog.Hash `json:"proof"`
 	Checkpoint Checkpoint  `json:"checkpoint"`
+}
+
+// UnmarshalJSON reads a proof as the API writes it, its entry with
+// ParseEntry (metadata numbers keep their digits, so that the entry hashes
+// as stored).
+func (p *Proof) UnmarshalJSON(b []byte) error {
+	type plain Proof
+	var v struct {
+		plain
+		Entry json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = Proof(v.plain)
+	p.Entry = nil
+	if len(v.Entry) > 0 && string(v.Entry) != "null" {
+		e, err := ParseEntry(v.Entry)
+		if err != nil {
+			return err
+		}
+		p.Entry = &e
+	}
+	return nil
 }
 
 // ErrNotCheckpointed is the error of Proof for an entry in the tree but not
