@@ -10,7 +10,10 @@
 //	logstream     live tail: Broadcaster and the SSE writer
 //	logexport     asynchronous export jobs into gocloud.dev/blob buckets
 //	loghttp       the HTTP API on gorilla/mux; loghttp/jwtauth verifies tokens
+//	logclient     the Go client of the HTTP API; logclient/sse reads SSE
+//	logslog       a log/slog Handler writing entries (store or client)
 //	cmd/logsd     the daemon
+//	cmd/logs      the command line
 //
 // # Errors
 //

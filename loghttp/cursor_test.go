@@ -6,11 +6,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ithbat/logs/loghttp"
+	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore/bunstore"
 )
 
@@ -87,5 +89,45 @@ func TestCursorPaging(t *testing.T) {
 		get("acme", "limit=50&page=2&cursor="+c).requireError(t, http.StatusBadRequest, "invalid_argument", "cursor")
 		e.do(t, req{path: "/api/v1/logs?limit=50&cursor=" + c + "&cursor=" + c, token: tok, tenant: "acme"}).
 			requireError(t, http.StatusBadRequest, "invalid_argument", "cursor")
+		// Twice with one of them empty is twice too: not page 1 in silence.
+		for _, q := range []string{"cursor=&cursor=" + c, "cursor=" + c + "&cursor=", "cursor=&cursor="} {
+			e.do(t, req{path: "/api/v1/logs?limit=50&" + q, token: tok, tenant: "acme"}).
+				requireError(t, http.StatusBadRequest, "invalid_argument", "cursor")
+		}
+	})
+}
+
+// TestCursorBeyondMaxPage: a cursor goes on at any depth, also past the
+// deepest page a page number may name (MaxPage): a tenant with more entries
+// than MaxPage pages of its limit is paged to its end.
+func TestCursorBeyondMaxPage(t *testing.T) {
+	backends(t, func(t *testing.T, st *bunstore.Store) {
+		cursors, err := logquery.NewCursors([]byte("cursor-test-key-0123456789"))
+		require.NoError(t, err)
+		e := newEnv(t, st, &envOptions{opts: loghttp.Options{Cursors: cursors}})
+		e.ingest(t, "acme", `{"logs":[{"level":"info","source":"a","message":"m1","createdAt":"2026-11-20T10:00:03Z"},
+			{"level":"info","source":"a","message":"m2","createdAt":"2026-11-20T10:00:02Z"},
+			{"level":"info","source":"a","message":"m3","createdAt":"2026-11-20T10:00:01Z"}]}`)
+		tok := token(t, "acme", loghttp.PermRead)
+		var first cursorList
+		e.do(t, req{path: "/api/v1/logs?limit=1", token: tok, tenant: "acme"}).data(t, http.StatusOK, &first)
+		require.Len(t, first.Logs, 1)
+		f, err := logquery.ParseValues(url.Values{"limit": {"1"}})
+		require.NoError(t, err)
+		at, err := time.Parse(time.RFC3339Nano, first.Logs[0].CreatedAt)
+		require.NoError(t, err)
+		// The cursor of page MaxPage, as the server would have sealed it
+		// after MaxPage-1 pages.
+		c := cursors.Seal("acme", f, logquery.Position{CreatedAt: at, ID: first.Logs[0].ID}, logquery.MaxPage)
+		var deep cursorList
+		e.do(t, req{path: "/api/v1/logs?limit=1&cursor=" + url.QueryEscape(c), token: tok, tenant: "acme"}).data(t, http.StatusOK, &deep)
+		assert.Equal(t, logquery.MaxPage, deep.Page)
+		assert.Equal(t, []string{"m2"}, deep.messages())
+		require.NotNil(t, deep.NextCursor)
+		var deeper cursorList
+		e.do(t, req{path: "/api/v1/logs?limit=1&cursor=" + url.QueryEscape(*deep.NextCursor), token: tok, tenant: "acme"}).data(t, http.StatusOK, &deeper)
+		assert.Equal(t, logquery.MaxPage+1, deeper.Page)
+		assert.Equal(t, []string{"m3"}, deeper.messages())
+		assert.Nil(t, deeper.NextCursor)
 	})
 }

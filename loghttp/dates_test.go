@@ -76,3 +76,39 @@ func TestDatesOutOfRange(t *testing.T) {
 		})
 	})
 }
+
+// TestStartFinerThanMicroseconds: a startDate finer than the stores'
+// microseconds is an inclusive lower bound like any other: an entry of
+// ...00.000000Z is before ...00.000000001Z and is neither listed, counted
+// nor charted (the stores truncated the bound and took it in, where the
+// stream's matching left it out); an endDate so fine keeps it.
+func TestStartFinerThanMicroseconds(t *testing.T) {
+	backends(t, func(t *testing.T, st *bunstore.Store) {
+		e := newEnv(t, st, nil)
+		e.ingest(t, "fine", `{"level":"info","source":"a","message":"m","createdAt":"2026-11-20T10:00:00Z"}`)
+		read := token(t, "fine", loghttp.PermRead)
+		for _, tt := range []struct {
+			query string
+			total int64
+		}{
+			{"startDate=2026-11-20T10:00:00.000000001Z&endDate=2026-11-20T11:00:00Z", 0},
+			{"startDate=2026-11-20T10:00:00.0000005Z&endDate=2026-11-20T11:00:00Z", 0},
+			{"startDate=2026-11-20T09:00:00.0000005Z&endDate=2026-11-20T11:00:00Z", 1},
+			{"startDate=2026-11-20T10:00:00Z&endDate=2026-11-20T11:00:00Z", 1},
+			{"startDate=2026-11-20T09:00:00Z&endDate=2026-11-20T10:00:00.0000005Z", 1},
+			{"startDate=2026-11-20T09:59:59.9999995Z&endDate=2026-11-20T10:00:00.0000005Z", 1},
+		} {
+			t.Run(tt.query, func(t *testing.T) {
+				var l list
+				e.do(t, req{path: "/api/v1/logs?" + tt.query, token: read, tenant: "fine"}).data(t, http.StatusOK, &l)
+				assert.Equal(t, tt.total, l.Total, "the total")
+				assert.Len(t, l.Logs, int(tt.total), "the page")
+				for _, iv := range []string{"1m", "1h", "1d"} {
+					var s struct{ Total int64 }
+					e.do(t, req{path: "/api/v1/logs/stats?interval=" + iv + "&" + tt.query, token: read, tenant: "fine"}).data(t, http.StatusOK, &s)
+					assert.Equal(t, tt.total, s.Total, "the stats by %s", iv)
+				}
+			})
+		}
+	})
+}

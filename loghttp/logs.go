@@ -34,10 +34,12 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	if vals := c.Query["cursor"]; len(vals) > 0 && vals[0] != "" {
+	vals := c.Query["cursor"]
+	if len(vals) > 1 { // an empty one too: never page 1 in place of a cursor in silence
+		return logs.Invalid("cursor", "is given more than once")
+	}
+	if len(vals) == 1 && vals[0] != "" {
 		switch {
-		case len(vals) > 1:
-			return logs.Invalid("cursor", "is given more than once")
 		case c.Query.Get("page") != "":
 			return logs.Invalid("cursor", "continues a list after the page it came with: give it without page")
 		}
@@ -59,7 +61,7 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *call) error
 		out = []logs.Entry{}
 	}
 	res := listResponse{Logs: out, Total: page.Total, Page: f.Page, Limit: f.Limit}
-	if page.More && len(out) > 0 {
+	if page.More && len(out) > 0 && f.Page < logquery.MaxCursorPage {
 		last := out[len(out)-1]
 		next := s.opts.Cursors.Seal(c.Tenant, f, logquery.Position{CreatedAt: last.CreatedAt, ID: last.ID}, f.Page+1)
 		res.NextCursor = &next

@@ -226,9 +226,15 @@ func New(store logstore.Store, opts *Options) *Server {
 	if s.opts.Console != nil {
 		// The console's own files: no token, any query string (the page's
 		// filter lives in it), the security headers of the console.
+		console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q, _ := url.ParseQuery(r.URL.RawQuery)
+			if !s.tokenInURL(w, r, q) {
+				s.opts.Console.ServeHTTP(w, r)
+			}
+		})
 		for _, m := range []string{http.MethodGet, http.MethodHead} {
-			s.router.Methods(m).Path("/").Handler(s.opts.Console)
-			s.router.Methods(m).PathPrefix(consolePrefix).Handler(s.opts.Console)
+			s.router.Methods(m).Path("/").Handler(console)
+			s.router.Methods(m).PathPrefix(consolePrefix).Handler(console)
 			s.paths = append(s.paths,
 				pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().Path("/")},
 				pathRoute{m, mux.NewRouter().SkipClean(true).NewRoute().PathPrefix(consolePrefix)})
@@ -261,11 +267,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, qerr := url.ParseQuery(r.URL.RawQuery)
-		if _, ok := q["access_token"]; ok {
-			// Before authentication: the client learns at once that the
-			// token it put in the URL is not one.
-			s.writeError(w, r, logs.Invalid("access_token", "a bearer token is never accepted in a URL; "+
-				"send it in the Authorization header (a browser's EventSource: exchange it for a stream ticket with POST /api/v1/logs/stream/tickets)"))
+		if s.tokenInURL(w, r, q) {
 			return
 		}
 		c := &call{Query: q}
@@ -288,6 +290,18 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// tokenInURL refuses a request with access_token in its query string
+// (before authentication: the client learns at once that the token it put
+// in the URL is not one) and reports whether it did.
+func (s *Server) tokenInURL(w http.ResponseWriter, r *http.Request, q url.Values) bool {
+	if _, ok := q["access_token"]; !ok {
+		return false
+	}
+	s.writeError(w, r, logs.Invalid("access_token", "a bearer token is never accepted in a URL; "+
+		"send it in the Authorization header (a browser's EventSource: exchange it for a stream ticket with POST /api/v1/logs/stream/tickets)"))
+	return true
 }
 
 // checkQuery refuses a malformed query string (qerr) and a parameter that

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
 )
 
 // statsResponse is the data of GET /api/v1/logs/stats.
@@ -30,10 +31,15 @@ var intervals = []struct {
 }{{"1m", time.Minute}, {"5m", 5 * time.Minute}, {"1h", time.Hour}, {"1d", 24 * time.Hour}}
 
 // defaultInterval is the interval for a range: at most a few hundred
-// buckets. A range without start is taken as the default retention.
-func defaultInterval(f logquery.Filter, now time.Time) time.Duration {
-	end, start := now, now.Add(-90*24*time.Hour)
-	if !f.End.IsZero() && f.End.Before(now) {
+// buckets. The range is the one the counts cover: to endDate (also ahead
+// of now: the buckets go there), from startDate, or without it the
+// tenant's retention keep (0: forever, taken as the default retention).
+func defaultInterval(f logquery.Filter, now time.Time, keep time.Duration) time.Duration {
+	if keep <= 0 {
+		keep = logstore.DefaultRetention
+	}
+	end, start := now, now.Add(-keep)
+	if !f.End.IsZero() {
 		end = f.End
 	}
 	if !f.Start.IsZero() {
@@ -80,7 +86,13 @@ func (s *Server) logStats(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	switch {
 	case name == "":
-		interval = defaultInterval(f, time.Now())
+		keep := time.Duration(0)
+		if s.opts.Settings != nil {
+			if keep, err = s.opts.Settings.Retention(r.Context(), c.Tenant); err != nil {
+				return err
+			}
+		}
+		interval = defaultInterval(f, time.Now(), keep)
 	case interval == 0:
 		return logs.Invalid("interval", "must be one of 1m, 5m, 1h, 1d; got %q", clip(name, 16))
 	}

@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ithbat/logs/internal/testdb"
 	"github.com/ithbat/logs/loghttp"
+	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstore/bunstore"
 )
 
@@ -83,4 +85,36 @@ func TestStats(t *testing.T) {
 		e.do(t, req{path: "/api/v1/logs/stats", token: token(t, "acme", loghttp.PermWrite), tenant: "acme"}).
 			requireError(t, http.StatusForbidden, "permission_denied", "")
 	})
+}
+
+// TestStatsDefaultInterval: without interval the bucket is chosen from the
+// range as the README says, the range being the one the counts cover: up
+// to an endDate ahead of now, and from the tenant's own retention when
+// there is no startDate; a default is never one the server then refuses.
+func TestStatsDefaultInterval(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			st, err := bunstore.Open(t.Context(), testdb.URL(t, backend), &bunstore.Options{Retention: 90 * 24 * time.Hour})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = st.Close() })
+			e := newEnv(t, st, &envOptions{opts: loghttp.Options{Settings: st}})
+			e.ingest(t, "acme", `{"level":"info","source":"a","message":"m"}`)
+			get := func(query string) statsData {
+				var s statsData
+				e.do(t, req{path: "/api/v1/logs/stats?" + query, token: token(t, "acme", loghttp.PermRead), tenant: "acme"}).data(t, http.StatusOK, &s)
+				return s
+			}
+			now := time.Now().UTC()
+			// Two hours back, two days ahead: 50 hours, in hours (minutes
+			// would be 3,000 buckets, more than are answered).
+			s := get("startDate=" + now.Add(-2*time.Hour).Format(time.RFC3339) + "&endDate=" + now.Add(48*time.Hour).Format(time.RFC3339))
+			assert.Equal(t, "1h", s.Interval)
+			assert.Equal(t, int64(1), s.Total)
+			assert.Equal(t, "1d", get("").Interval, "the default retention, 90 days")
+			require.NoError(t, st.SetTenantSettings(t.Context(), "acme", logstore.TenantSettings{RetentionDays: 5}))
+			s = get("")
+			assert.Equal(t, "1h", s.Interval, "the tenant's retention, 5 days")
+			assert.Equal(t, int64(1), s.Total)
+		})
+	}
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ithbat/logs"
-	"github.com/ithbat/logs/internal/sse"
+	"github.com/ithbat/logs/logclient/sse"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
 	"github.com/ithbat/logs/logstream"

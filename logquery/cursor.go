@@ -95,7 +95,7 @@ func (c *Cursors) Open(tenant string, f Filter, cursor string) (Position, int, e
 	}
 	rest := body[1:]
 	page, n := binary.Uvarint(rest)
-	if n <= 0 || page < 1 || page > MaxPage {
+	if n <= 0 || page < 1 || page > MaxCursorPage {
 		return bad()
 	}
 	rest = rest[n:]

@@ -3,6 +3,7 @@ package logquery
 import (
 	"encoding/json"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -19,6 +20,10 @@ const (
 	MaxLimit     = 500
 	// MaxPage bounds page so that (page-1)*limit cannot overflow.
 	MaxPage = 1_000_000
+	// MaxCursorPage bounds the page number of a page after a cursor
+	// (Filter.After set): a cursor goes on at constant cost past MaxPage,
+	// and its page number is only a number, no offset.
+	MaxCursorPage = math.MaxInt32
 )
 
 // Limits on the search parameter.
@@ -165,8 +170,12 @@ func (f Filter) validate() error {
 
 // checkPaging is the one range check of page and limit.
 func (f Filter) checkPaging() error {
-	if f.Page < 1 || f.Page > MaxPage {
-		return countError("page", MaxPage, strconv.Itoa(f.Page))
+	maxPage := MaxPage
+	if !f.After.IsZero() {
+		maxPage = MaxCursorPage
+	}
+	if f.Page < 1 || f.Page > maxPage {
+		return countError("page", maxPage, strconv.Itoa(f.Page))
 	}
 	if f.Limit < 1 || f.Limit > MaxLimit {
 		return countError("limit", MaxLimit, strconv.Itoa(f.Limit))
@@ -350,7 +359,7 @@ var (
 		{"search", func(f *Filter, s string) error { f.Search = s; return nil },
 			func(f Filter) string { return f.Search }},
 		{"startDate", func(f *Filter, s string) (err error) { f.Start, err = ParseTime("startDate", s, false); return err },
-			func(f Filter) string { return formatBound(f.Start) }},
+			func(f Filter) string { return formatBound(startMicro(f.Start)) }},
 		{"endDate", func(f *Filter, s string) (err error) {
 			f.End, err = ParseTime("endDate", s, true)
 			if err == nil && f.End.IsZero() {
@@ -382,6 +391,17 @@ func names(fs []field) []string {
 		out[i] = f.name
 	}
 	return out
+}
+
+// startMicro is an inclusive start at the microsecond of the entries'
+// times: rounded up, since an entry before a finer start is before it. (A
+// start written to the microsecond, as Raw and the cursors do, must select
+// what the finer one did.)
+func startMicro(t time.Time) time.Time {
+	if c := t.Truncate(time.Microsecond); c.Before(t) && !c.Add(time.Microsecond).After(maxTime) {
+		return c.Add(time.Microsecond)
+	}
+	return t
 }
 
 func formatBound(t time.Time) string {

@@ -271,3 +271,19 @@ func manyTerms(n int) string {
 	}
 	return b.String()
 }
+
+// TestRawStartFinerThanMicroseconds: a start finer than the microsecond is
+// written (Raw: an export job's filter, a ticket's) rounded up, so that the
+// filter read back selects the same entries: an entry of ...00.000000Z is
+// before ...00.0000005Z either way.
+func TestRawStartFinerThanMicroseconds(t *testing.T) {
+	f, err := logquery.ParseValues(url.Values{"startDate": {"2026-12-01T10:00:00.0000005Z"}, "endDate": {"2026-12-01T11:00:00.0000005Z"}})
+	require.NoError(t, err)
+	assert.Equal(t, logquery.Raw{"startDate": "2026-12-01T10:00:00.000001Z", "endDate": "2026-12-01T11:00:00.000000Z"}, f.Raw())
+	back, err := f.Raw().Filter()
+	require.NoError(t, err)
+	for _, at := range []time.Time{time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 10, 0, 0, 1000, time.UTC),
+		time.Date(2026, 12, 1, 11, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 11, 0, 0, 1000, time.UTC)} {
+		assert.Equal(t, f.Match(logs.Entry{CreatedAt: at}), back.Match(logs.Entry{CreatedAt: at}), at)
+	}
+}

@@ -25,8 +25,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ithbat/logs"
-	"github.com/ithbat/logs/internal/sse"
 	"github.com/ithbat/logs/internal/testdb"
+	"github.com/ithbat/logs/logclient/sse"
 	"github.com/ithbat/logs/loghttp"
 	"github.com/ithbat/logs/loghttp/jwtauth"
 	"github.com/ithbat/logs/logquery"

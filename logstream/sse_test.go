@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ithbat/logs"
-	"github.com/ithbat/logs/internal/sse"
+	"github.com/ithbat/logs/logclient/sse"
 	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstream"

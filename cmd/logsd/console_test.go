@@ -482,6 +482,9 @@ func TestConsoleHeaders(t *testing.T) {
 		resp, _ := get(http.MethodGet, p, nil)
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, p)
 	}
+	resp, body = get(http.MethodGet, "/?access_token=x", nil)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "a token is refused in every URL, the console's too")
+	assert.Contains(t, body, `"field":"access_token"`)
 	resp, body = get(http.MethodPost, "/", nil)
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 	assert.Equal(t, "GET, HEAD", resp.Header.Get("Allow"))

@@ -48,6 +48,12 @@ export function claimsOf(token) {
   if (typeof claims !== "object" || claims === null || typeof claims.tenant_id !== "string" || claims.tenant_id === "") {
     throw new Error("The token has no tenant_id claim: the console cannot tell which tenant to show.");
   }
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(claims.tenant_id)) {
+    // What the server takes as a tenant (and a header can carry): else the
+    // browser refuses to send X-Tenant-ID and the console would blame the
+    // network.
+    throw new Error("The token's tenant_id is not a tenant id: up to 128 letters, digits and . _ : -.");
+  }
   if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
     throw new Error(`The token expired at ${new Date(claims.exp * 1000).toLocaleString()}.`);
   }

@@ -104,11 +104,22 @@ function readForm() {
     to: "",
   };
   if (f.range === "custom") {
-    const a = filters.parseTime($("f-from").value), b = filters.parseTime($("f-to").value);
-    f.from = a ? a.toISOString() : "";
-    f.to = b ? b.toISOString() : "";
+    f.from = formTime($("f-from").value, state.filter && state.filter.from);
+    f.to = formTime($("f-to").value, state.filter && state.filter.to);
   }
   return f;
+}
+
+// formTime is the time of a from/to input (to the second, the browser's
+// zone) in UTC, or shown, the time of the URL it shows when it is
+// unchanged: a range to ...59.999999Z (the chart's) must not become
+// ...59.000Z, which leaves out the entries of its last second.
+function formTime(value, shown) {
+  const d = filters.parseTime(value), s = filters.parseTime(shown || "");
+  if (!d) return "";
+  // The input shows the second (and drops ":00"); the URL's time is finer.
+  if (s && d.getTime() === Math.floor(s.getTime() / 1000) * 1000) return shown;
+  return d.toISOString();
 }
 
 $("f-range").addEventListener("change", () => {

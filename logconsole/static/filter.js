@@ -72,11 +72,21 @@ export function params(f, now = Date.now()) {
   if (PRESETS[f.range]) {
     p.startDate = iso(now - PRESETS[f.range]);
   } else if (f.range === "custom") {
-    const a = parseTime(f.from), b = parseTime(f.to);
-    if (a) p.startDate = a.toISOString();
-    if (b) p.endDate = b.toISOString();
+    const a = apiTime(f.from), b = apiTime(f.to);
+    if (a) p.startDate = a;
+    if (b) p.endDate = b;
   }
   return p;
+}
+
+// apiTime is a time of the URL as the API takes it: one with an offset as
+// written (a Date keeps milliseconds, the API microseconds: ...59.999999Z
+// must not become ...59.999Z), one without (the browser's zone) in UTC;
+// "" when s is not a time.
+export function apiTime(s) {
+  const d = parseTime(s);
+  if (!d) return "";
+  return /(Z|[+-]\d{2}:\d{2})$/.test(s) ? s : d.toISOString();
 }
 
 // streamFilter is the part of a filter that a live stream takes: it starts

@@ -80,7 +80,7 @@ type countPlan struct {
 func planCount(f logquery.Filter) countPlan {
 	var p countPlan
 	if !f.Start.IsZero() {
-		p.all.lo = ptr(f.Start.UnixMicro())
+		p.all.lo = ptr(startMicro(f.Start).UnixMicro())
 	}
 	if !f.End.IsZero() {
 		p.all.hi = ptr(f.End.UnixMicro() + 1) // End is inclusive

@@ -19,8 +19,8 @@ import (
 const seekFrom = 2000
 
 // Query implements logstore.Store. The total and the page are read in one
-// snapshot (a read-only REPEATABLE READ transaction on PostgreSQL; SQLite
-// reads are of one moment enough: one writer at a time). A page after a
+// snapshot (a read-only transaction: REPEATABLE READ on PostgreSQL, one WAL
+// snapshot on SQLite). A page after a
 // position (f.After, the list's cursor) is a range of the (tenant_id,
 // created_at, id) index: constant cost at any depth. A deep page by number
 // without search is found through the rollups (seek) instead of skipping
@@ -82,13 +82,14 @@ func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (lo
 		}
 		return nil
 	}
-	var err error
+	// SQLite: a read-only transaction is a deferred BEGIN (not the
+	// IMMEDIATE of the writers), whose reads share one WAL snapshot; outside
+	// one, an append could commit between the total and the page.
+	opts := &sql.TxOptions{ReadOnly: true}
 	if s.pg {
-		err = s.db.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-			func(ctx context.Context, tx bun.Tx) error { return run(ctx, tx) })
-	} else {
-		err = run(ctx, s.db)
+		opts.Isolation = sql.LevelRepeatableRead
 	}
+	err := s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error { return run(ctx, tx) })
 	if err != nil {
 		return logstore.Page{}, s.wrap("query", err)
 	}

@@ -245,6 +245,17 @@ func (s *Store) isClosed() bool {
 	}
 }
 
+// startMicro is an inclusive start as the stores' microseconds: rounded
+// up, since an entry (microseconds) before a finer start is before it (a
+// bound is truncated when it is sent). An end needs no rounding: truncated,
+// it keeps what it keeps.
+func startMicro(t time.Time) time.Time {
+	if c := t.Truncate(time.Microsecond); c.Before(t) {
+		return c.Add(time.Microsecond)
+	}
+	return t
+}
+
 // timeArg is a created_at value as the dialect stores it: timestamptz on
 // PostgreSQL, integer microseconds since the epoch on SQLite.
 func (s *Store) timeArg(t time.Time) any {
@@ -278,7 +289,7 @@ func (s *Store) where(key int64, f logquery.Filter, snap logstore.Snapshot) (str
 	}
 	if !f.Start.IsZero() {
 		conds = append(conds, "created_at >= ?")
-		args = append(args, s.timeArg(f.Start))
+		args = append(args, s.timeArg(startMicro(f.Start)))
 	}
 	if !f.End.IsZero() {
 		conds = append(conds, "created_at <= ?")

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ithbat/logs/internal/sse"
+	"github.com/ithbat/logs/logclient/sse"
 )
 
 func TestReader(t *testing.T) {
@@ -38,4 +38,26 @@ func TestReader(t *testing.T) {
 	_, err := r.Next()
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Equal(t, "b2", r.LastEventID())
+}
+
+func TestReaderLimit(t *testing.T) {
+	big := strings.Repeat("x", 100)
+	t.Run("a block within the limit", func(t *testing.T) {
+		r := sse.NewReaderSize(strings.NewReader("data: "+big+"\n\n"+strings.Repeat("\n", 500)+"data: "+big+"\n\n"), 120)
+		for range 2 {
+			b, err := r.Next()
+			require.NoError(t, err)
+			assert.Equal(t, big, b.Data)
+		}
+	})
+	for name, in := range map[string]string{
+		"one long line":         "data: " + big + big + "\n\n",
+		"a line without end":    "data: " + big + big,
+		"many lines of a block": strings.Repeat("data: "+big[:50]+"\n", 3) + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := sse.NewReaderSize(strings.NewReader(in), 120).Next()
+			require.ErrorIs(t, err, sse.ErrTooLarge)
+		})
+	}
 }

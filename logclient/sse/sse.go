@@ -1,11 +1,14 @@
 // Package sse reads the Server-Sent Events wire format ("text/event-stream"
-// of the HTML standard, section 9.2) as a browser's EventSource does. Tests
-// use it to read the live stream over real HTTP.
+// of the HTML standard, section 9.2) as a browser's EventSource does. It is
+// the project's one SSE reader: logclient's Stream reads the live stream
+// with it, and so do the tests of the server.
 //
 // # Errors
 //
 // Next returns the reader's error, io.EOF when the stream ended cleanly
-// after a complete block, or io.ErrUnexpectedEOF when it ended inside one.
+// after a complete block, io.ErrUnexpectedEOF when it ended inside one, or
+// [ErrTooLarge] when a block is larger than the reader's limit (a hostile
+// or broken server cannot make it hold more than that).
 //
 // # Concurrency
 //
@@ -15,6 +18,7 @@ package sse
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -34,15 +38,29 @@ type Block struct {
 	Dispatched  bool          // a browser would dispatch an event for it
 }
 
+// DefaultMaxBlock is the limit of a Reader on the bytes of one block: far
+// more than the largest log entry's event.
+const DefaultMaxBlock = 8 << 20
+
+// ErrTooLarge is returned by Next for a block larger than the limit.
+var ErrTooLarge = errors.New("sse: block larger than the reader's limit")
+
 // Reader parses blocks from a stream.
 type Reader struct {
 	r           *bufio.Reader
 	lastEventID string
 	pendingCR   bool
+	max, n      int // the limit of a block's bytes, and the current block's
 }
 
-// NewReader reads from r.
-func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, 64<<10)} }
+// NewReader reads from r, with blocks of at most [DefaultMaxBlock] bytes.
+func NewReader(r io.Reader) *Reader { return NewReaderSize(r, DefaultMaxBlock) }
+
+// NewReaderSize reads from r, with blocks of at most max bytes (line
+// terminators included).
+func NewReaderSize(r io.Reader, max int) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
 
 // LastEventID is the id a reconnecting client would send.
 func (r *Reader) LastEventID() string { return r.lastEventID }
@@ -71,6 +89,14 @@ func (r *Reader) line() (string, error) {
 		}
 		chunk, _ := r.r.Peek(r.r.Buffered())
 		i := bytes.IndexAny(chunk, "\r\n")
+		if n := len(chunk); i >= 0 {
+			r.n += i + 1
+		} else {
+			r.n += n
+		}
+		if r.n > r.max {
+			return "", ErrTooLarge
+		}
 		if i < 0 {
 			buf = append(buf, chunk...)
 			_, _ = r.r.Discard(len(chunk))
@@ -88,6 +114,7 @@ func (r *Reader) Next() (Block, error) {
 	var b Block
 	var data bytes.Buffer
 	hasData, any := false, false
+	r.n = 0
 	for {
 		line, err := r.line()
 		if err != nil {
@@ -98,6 +125,7 @@ func (r *Reader) Next() (Block, error) {
 		}
 		if line == "" {
 			if !any {
+				r.n = 0 // blank lines between blocks count toward none
 				continue
 			}
 			b.LastEventID = r.lastEventID

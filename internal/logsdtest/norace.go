@@ -1,0 +1,5 @@
+//go:build !race
+
+package logsdtest
+
+const raceEnabled = false
