@@ -34,6 +34,12 @@
 // cannot be stored (a database error) is tried again, with the same
 // effects, without calling Apply again.
 //
+// A spec with Tick also does work that is due by time (the verifiable log
+// signs its checkpoints so): the runner calls Tick about every Spec.Every
+// while it holds the consumer, before a batch and at the head, and commits
+// the effects Tick returns with the next move of the checkpoint (at the
+// head, on their own), exactly once like Apply's.
+//
 // # Replicas and leases
 //
 // Any number of processes may run Runners with the same specs on one

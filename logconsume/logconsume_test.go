@@ -239,3 +239,38 @@ func TestRetryIsTheSameBatch(t *testing.T) {
 		assert.Equal(t, []int{3, 3, 5}, sizes, "the failed batch again as it was, then the rest")
 	})
 }
+
+// TestTick: Tick runs about every Every while the consumer is held, at the
+// head too, and its effects commit (here a checkpoint of the tree tables,
+// which the store keeps like any effect); a failing Tick is retried like
+// Apply and holds no batch back for good.
+func TestTick(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			s := open(t, testdb.URL(t, backend))
+			var mu sync.Mutex
+			ticks, fails := 0, 2
+			c := &collector{}
+			r := runner(t, s, logconsume.Options{Poll: 10 * time.Millisecond, Retry: time.Millisecond})
+			require.NoError(t, r.Add(logconsume.Spec{Name: "ticker", Apply: c.apply, Every: 5 * time.Millisecond,
+				Tick: func(context.Context) ([]logstore.Effect, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					if fails > 0 {
+						fails--
+						return nil, errors.New("the bucket is down")
+					}
+					ticks++
+					return []logstore.Effect{logstore.CheckpointEffect{Checkpoint: logstore.TreeCheckpoint{
+						Tenant: "t1", Size: int64(ticks), Time: time.Now(), Note: []byte("n")}}}, nil
+				}}))
+			appendN(t, s, "t1", 3, "m")
+			require.Eventually(t, func() bool { return len(c.messages()) == 3 }, 20*time.Second, 5*time.Millisecond)
+			require.Eventually(t, func() bool {
+				h, err := s.TreeHead(context.Background(), "t1")
+				return err == nil && h.CheckpointSize >= 5
+			}, 20*time.Second, 5*time.Millisecond, "ticks go on at the head, their effects committed")
+			assert.Equal(t, []string{"m 0", "m 1", "m 2"}, c.messages(), "each entry once")
+		})
+	}
+}

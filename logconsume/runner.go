@@ -31,6 +31,16 @@ type Spec struct {
 	// them (see the package doc). An error leaves the checkpoint where it
 	// was.
 	Apply func(ctx context.Context, recs []logstore.Record) ([]logstore.Effect, error)
+	// Tick, when set, is called about every Every while this process
+	// holds the consumer, before a batch and at the head, for work that
+	// is due by time rather than by entries (the verifiable log signs its
+	// checkpoints so). The effects it returns are committed with the next
+	// move of the checkpoint, or on their own at the head; what it does
+	// outside the database it does itself, at least once. An error is
+	// handled like Apply's.
+	Tick func(ctx context.Context) ([]logstore.Effect, error)
+	// Every is the period of Tick. Default 1s.
+	Every time.Duration
 }
 
 // Options configure a Runner. Zero fields take the defaults named on them.
@@ -126,6 +136,9 @@ func (r *Runner) Add(spec Spec) error {
 	}
 	if spec.Batch <= 0 {
 		spec.Batch = 1000
+	}
+	if spec.Every <= 0 {
+		spec.Every = time.Second
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -255,6 +268,7 @@ func (r *Runner) run(ctx context.Context, c *running) {
 		renewAt := now.Add(r.opts.Lease / 3)
 		cp := st.Checkpoint
 		lastHead := st.HeadAt
+		var nextTick time.Time // the first tick comes with the lease
 		for ctx.Err() == nil && r.opts.Now().Before(renewAt) {
 			recs := retry
 			if len(recs) == 0 || !cp.Less(recs[0].Cursor) {
@@ -269,7 +283,32 @@ func (r *Runner) run(ctx context.Context, c *running) {
 					continue
 				}
 			}
+			var ticked []logstore.Effect
+			if c.spec.Tick != nil && !r.opts.Now().Before(nextTick) {
+				wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Lease)
+				var terr error
+				ticked, terr = c.spec.Tick(wctx)
+				cancel()
+				if terr != nil {
+					if !fail("tick", terr) {
+						return
+					}
+					continue
+				}
+				nextTick = r.opts.Now().Add(c.spec.Every)
+			}
 			if len(recs) == 0 {
+				if len(ticked) > 0 {
+					now := r.opts.Now()
+					if ok, err := r.consumers.AdvanceConsumer(ctx, name, r.owner, cp, cp, now, ticked...); err != nil || !ok {
+						if err != nil && !fail("commit a tick", err) {
+							return
+						}
+						nextTick = time.Time{}
+						break
+					}
+					lastHead = now
+				}
 				if now := r.opts.Now(); now.Sub(lastHead) > 5*time.Second {
 					// At the head: say so (the lag is measured from it).
 					if ok, err := r.consumers.AdvanceConsumer(ctx, name, r.owner, cp, cp, now); err != nil || !ok {
@@ -288,6 +327,7 @@ func (r *Runner) run(ctx context.Context, c *running) {
 			if err != nil {
 				cancel()
 				retry = recs // the same batch again, not a longer one
+				nextTick = time.Time{}
 				if !fail("apply a batch", err) {
 					return
 				}
@@ -295,18 +335,19 @@ func (r *Runner) run(ctx context.Context, c *running) {
 			}
 			retry = nil
 			to := recs[len(recs)-1].Cursor
-			ok, err := r.consumers.AdvanceConsumer(wctx, name, r.owner, cp, to, r.opts.Now(), effects...)
+			ok, err := r.consumers.AdvanceConsumer(wctx, name, r.owner, cp, to, r.opts.Now(), append(ticked, effects...)...)
 			cancel()
 			for err != nil {
 				// Advance again, not Apply again: the batch took effect (a
 				// webhook was called). The advance moves the checkpoint from
 				// cp only, so one that did commit before its error makes
-				// this one report false, which is the lost lease below.
+				// this one report false, which is the lost lease below. The
+				// tick's effects go with it.
 				if !fail("advance the checkpoint", err) {
 					return // the batch is handed out again by the next owner
 				}
 				actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Lease)
-				ok, err = r.consumers.AdvanceConsumer(actx, name, r.owner, cp, to, r.opts.Now(), effects...)
+				ok, err = r.consumers.AdvanceConsumer(actx, name, r.owner, cp, to, r.opts.Now(), append(ticked, effects...)...)
 				cancel()
 			}
 			if !ok {

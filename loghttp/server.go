@@ -29,6 +29,7 @@ import (
 	"github.com/ithbat/logs/logsink"
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstream"
+	"github.com/ithbat/logs/logtree"
 )
 
 // Defaults of [Options].
@@ -119,6 +120,11 @@ type Options struct {
 	// page asks for a token and calls the API with it). Nil: those paths
 	// answer 404 like any unknown path.
 	Console http.Handler
+
+	// Tree serves the verifiable log: GET /api/v1/logs/checkpoints (and
+	// /key, /consistency), GET /api/v1/logs/proof and POST
+	// /api/v1/logs/verify. Nil: those routes answer 404.
+	Tree *logtree.Log
 }
 
 // Server is the HTTP API. Create it with New.
@@ -137,6 +143,7 @@ type Server struct {
 	requestLimits  *limiters                       // requests per second of each tenant
 	ingestLimits   *limiters                       // entries per second of each tenant
 	readiness      readiness                       // the last round of /readyz
+	verifies verifying // the verifications running
 }
 
 // pathRoute matches the path of a route, whatever the method.
@@ -215,6 +222,11 @@ func (s *Server) routes() []route {
 		{method: http.MethodPatch, path: "/api/v1/log-streams/{id}", perm: PermAdmin, h: s.patchLogStream},
 		{method: http.MethodDelete, path: "/api/v1/log-streams/{id}", perm: PermAdmin, h: s.deleteLogStream},
 		{method: http.MethodPost, path: "/api/v1/log-streams/{id}/secret", perm: PermAdmin, h: s.rotateLogStreamSecret},
+		{method: http.MethodGet, path: "/api/v1/logs/checkpoints", perm: PermRead, h: s.listCheckpoints, query: checkpointParams},
+		{method: http.MethodGet, path: "/api/v1/logs/checkpoints/key", perm: PermRead, h: s.checkpointKey},
+		{method: http.MethodGet, path: "/api/v1/logs/checkpoints/consistency", perm: PermRead, h: s.consistency, query: consistencyParams},
+		{method: http.MethodGet, path: "/api/v1/logs/proof", perm: PermRead, h: s.proof, query: proofParams},
+		{method: http.MethodPost, path: "/api/v1/logs/verify", perm: PermRead, h: s.verify},
 	}
 }
 

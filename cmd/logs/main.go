@@ -10,9 +10,11 @@
 //	logs ingest events.ndjson
 //	logs stats --since 24h --interval 1h
 //
+//	logs verify --key ithbat-logs+04aa70c0+AU... 01a23499-...
+//
 // Exit codes: 0 ok, 1 usage or bad input, 2 the server refused the
 // request (4xx), 3 the server is unavailable (no answer, 5xx, or an answer
-// that breaks the API's promises).
+// that breaks the API's promises), 4 a proof does not verify.
 package main
 
 import (
@@ -65,14 +67,14 @@ type command struct {
 	run              func(ctx context.Context, e *env, args []string) error
 }
 
-// commands are the subcommands. A verify command (the verifiable log,
-// issue 13) joins them here, as verify.go with its run function.
+// commands are the subcommands.
 var commands = []command{
 	{"query", "[filters] [--limit N | --all] [-o table|json|jsonl|csv]", "print a page of entries, or every one", runQuery},
 	{"tail", "[filters] [--from-start | --last-event-id ID] [-o table|jsonl]", "print new entries as they come, resuming by itself", runTail},
 	{"export", "--format csv|json|ndjson [filters] -o FILE", "export entries into a file, with progress", runExport},
 	{"ingest", "[FILE|-]", "write the entries of an NDJSON file (or stdin)", runIngest},
 	{"stats", "[filters] [--interval 1m|5m|1h|1d] [-o chart|json]", "chart counts over time", runStats},
+	{"verify", "--key VERIFIERKEY [--checkpoint FILE] ID...", "check entries' proofs in the verifiable log against a key you hold", runVerify},
 	{"version", "", "print the version", runVersion},
 }
 
@@ -117,7 +119,7 @@ Filters: --level info|warn|error, --source S, --search TEXT, and a range:
 --since 1h (a duration back from now) or --from/--to (RFC 3339 or a date).
 
 Exit codes: 0 ok, 1 usage or bad input, 2 refused by the server (4xx),
-3 server unavailable.
+3 server unavailable, 4 a proof does not verify (logs verify).
 `)
 }
 
@@ -147,6 +149,8 @@ func exitCode(err error) int {
 	case errors.As(err, &se), errors.Is(err, logs.ErrUnavailable), errors.Is(err, logclient.ErrRecordCount),
 		errors.Is(err, logclient.ErrExportFailed):
 		return exitUnavailable
+	case errors.Is(err, errUnverified):
+		return exitUnverified
 	case errors.Is(err, context.Canceled):
 		return 130
 	}

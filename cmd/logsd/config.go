@@ -61,6 +61,9 @@ type Config struct {
 	LogStreamsMaxPerTenant int
 	LogStreamsKey          string
 	LogStreamsLease        time.Duration
+	SigningKey         string
+	CheckpointInterval time.Duration
+	CheckpointEntries  int
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
@@ -119,6 +122,9 @@ func (c *Config) settings() []setting {
 		{"log-streams-max-per-tenant", &c.LogStreamsMaxPerTenant, "", "log streams one tenant may have (default 10)"},
 		{"log-streams-key", &c.LogStreamsKey, "", "secret that encrypts the webhook signing secrets in the database, at least 16 bytes, the same on every replica (default: derived from the JWT secret)"},
 		{"log-streams-lease", &c.LogStreamsLease, "", "how long a log stream stays with a replica that stopped renewing before another takes it over; keep it well above the timeout, or a delivery that outlasts it may be made again by another replica meanwhile (default 30s)"},
+		{"signing-key", &c.SigningKey, "", "Ed25519 key that signs the verifiable log's checkpoints, as a note signer key PRIVATE+KEY+name+hash+base64, the same on every replica (default: generated once into the data folder, file signing-key)"},
+		{"checkpoint-interval", &c.CheckpointInterval, "", "the longest a tenant's grown tree waits for a signed checkpoint (default 1m)"},
+		{"checkpoint-entries", &c.CheckpointEntries, "", "new entries of a tenant that make a signed checkpoint at once (default 10000)"},
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/ithbat/logs/logstore"
 	"github.com/ithbat/logs/logstore/bunstore"
 	"github.com/ithbat/logs/logstream"
+	"github.com/ithbat/logs/logtree"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -44,6 +45,7 @@ type Main struct {
 	Config  Config
 	Command string // serve, migrate, token or version
 	Token   TokenArgs
+	Verify  VerifyArgs
 
 	// Name is how the user started logsd (os.Args[0]), for the hints it prints.
 	Name   string
@@ -63,6 +65,7 @@ type Main struct {
 	sinks     *logsink.Manager
 	cursors   *logquery.Cursors
 	metrics   *loghttp.Metrics
+	tree      *logtree.Log
 	serveErr  error // why, when it was not Close; read after done
 	demoStop  context.CancelFunc
 	demoDone  sync.WaitGroup
@@ -86,6 +89,7 @@ var commands = []struct{ name, help string }{
 	{"demo", "serve, with a steady flow of sample IAM events into tenant demo, and print a token and commands to try"},
 	{"migrate", "create or upgrade the database schema, then exit"},
 	{"retention", "purge the entries older than the retention once, then exit (for a serving role that may not: run it as the owner)"},
+	{"verify", "verify a tenant's verifiable log against the database and the bucket's checkpoints, then exit (non-zero on a failure): verify --tenant T [--key VERIFIERKEY] [--start T] [--end T]"},
 	{"token", "print an HS256 token: token --tenant T --permissions log:read,log:write [--ttl 1h] [--subject S]"},
 	{"version", "print the version"},
 }
@@ -121,6 +125,12 @@ func (m *Main) ParseArgs(args []string, lookupEnv func(string) (string, bool)) e
 		cmd.DurationVar(&m.Token.TTL, "ttl", time.Hour, "lifetime of the token")
 		cmd.StringVar(&m.Token.Subject, "subject", "logsd-token", "the sub claim")
 	}
+	if m.Command == "verify" {
+		cmd.StringVar(&m.Verify.Tenant, "tenant", "", "the tenant whose log is verified (required)")
+		cmd.StringVar(&m.Verify.Key, "key", "", "the public key to trust, as GET /api/v1/logs/checkpoints/key gives it (default: that of the signing key)")
+		cmd.StringVar(&m.Verify.Start, "start", "", "check the content of entries created from this time on (RFC 3339 or a date)")
+		cmd.StringVar(&m.Verify.End, "end", "", "check the content of entries created up to this time")
+	}
 	if err := cmd.Parse(rest); err != nil {
 		return err
 	}
@@ -129,6 +139,9 @@ func (m *Main) ParseArgs(args []string, lookupEnv func(string) (string, bool)) e
 	}
 	if m.Command == "token" && m.Token.Tenant == "" {
 		return errors.New("token: --tenant is required")
+	}
+	if m.Command == "verify" && m.Verify.Tenant == "" {
+		return errors.New("verify: --tenant is required")
 	}
 	return m.Config.resolve()
 }
@@ -141,7 +154,8 @@ func (m *Main) flagSet(name string) *flag.FlagSet {
 		if name != "logsd" {
 			fmt.Fprintf(m.Stderr, "\nFlags of %s:\n", name)
 			fs.VisitAll(func(f *flag.Flag) {
-				if f.Name == "tenant" || f.Name == "permissions" || f.Name == "ttl" || f.Name == "subject" {
+				if f.Name == "tenant" || f.Name == "permissions" || f.Name == "ttl" || f.Name == "subject" ||
+					f.Name == "key" || f.Name == "start" || f.Name == "end" {
 					fmt.Fprintf(m.Stderr, "  --%-17s %s (default %q)\n", f.Name, f.Usage, f.DefValue)
 				}
 			})
@@ -191,6 +205,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.purge(ctx)
 	case "demo":
 		return m.demo(ctx)
+	case "verify":
+		return m.verify(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -309,6 +325,10 @@ func (m *Main) serve(ctx context.Context) error {
 		_ = m.listener.Close()
 		return err
 	}
+	if err := m.openTree(); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
 	origins, _ := c.corsOrigins() // checked by resolve
 	m.consumers = logconsume.New(m.store, m.store, &logconsume.Options{Logger: log})
 	if err := m.metrics.Consumers(m.consumers); err != nil {
@@ -317,7 +337,7 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	opts := &loghttp.Options{Authenticator: auth, Logger: log, Export: m.exporter, Stream: m.stream,
 		Cursors: m.cursors, Settings: m.store, LogStreams: m.sinks, Metrics: m.metrics, MetricsAccess: c.metricsAccess,
-		Ready: m.readyChecks(), Limits: c.limits(), CORSOrigins: origins}
+		Ready: m.readyChecks(), Limits: c.limits(), CORSOrigins: origins, Tree: m.tree}
 	if c.Console {
 		opts.Console = logconsole.Handler()
 	}
@@ -330,6 +350,10 @@ func (m *Main) serve(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if err := m.consumers.Add(logconsume.Rollups()); err != nil {
+		_ = m.listener.Close()
+		return err
+	}
+	if err := m.consumers.Add(m.tree.Spec()); err != nil {
 		_ = m.listener.Close()
 		return err
 	}
@@ -346,6 +370,8 @@ func (m *Main) serve(ctx context.Context) error {
 	}()
 	log.Info("logsd: serving the Logs API", "addr", m.listener.Addr().String(), "publicURL", c.PublicURL,
 		"database", redact(c.DatabaseURL), "version", versionString())
+	log.Info("logsd: the verifiable log's checkpoints are signed with this key; keep its public key to check them",
+		"verifierKey", m.tree.Key().VerifierKey)
 	m.greet()
 	return nil
 }
@@ -397,6 +423,8 @@ func (m *Main) greet() {
 logsd is serving the Logs API at %[1]s
   database: SQLite file %[2]s
   tokens:   HS256, secret in %[3]s
+  checkpoints of the verifiable log are signed with the key whose public key is
+    %[7]s
 
 Make a first request (in another terminal, from this folder):
 
@@ -406,7 +434,7 @@ Make a first request (in another terminal, from this folder):
   curl -s "%[1]s/api/v1/logs?level=info" -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme"
 %[6]s
 Stop with Ctrl-C.
-`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir, consoleLine)
+`, u, filepath.Join(c.DataDir, "logs.db"), filepath.Join(c.DataDir, secretFile), name, dataDir, consoleLine, m.tree.Key().VerifierKey)
 }
 
 // authenticator builds the token verifier of the configuration.

@@ -5,6 +5,7 @@
 //	logsd [flags] migrate        create or upgrade the database schema
 //	logsd [flags] retention      purge old entries once (as the schema owner)
 //	logsd [flags] token --tenant T --permissions log:read,log:write [--ttl 1h]
+//	logsd [flags] verify --tenant T [--key VERIFIERKEY]   exit 3 when the log does not verify
 //	logsd version
 //
 // Every flag has an environment twin: --data-dir is LOGSD_DATA_DIR, and so
@@ -43,6 +44,9 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "logsd:", err)
+		if errors.Is(err, errVerifyFailed) {
+			os.Exit(3)
+		}
 		os.Exit(1)
 	}
 }

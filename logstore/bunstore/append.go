@@ -523,7 +523,7 @@ func (s *Store) lockIDs(ctx context.Context, tx bun.Tx, byTenant map[tenantRef][
 // millisecond (id_at_time; the store's own ids, the client library's) is
 // found through the time index in that millisecond, any other through the
 // partial index of ids (NOT id_at_time).
-func (s *Store) storedByID(ctx context.Context, tx bun.Tx, tenant tenantRef, es []logs.Entry, out map[idKey]logstore.RawEntry) error {
+func (s *Store) storedByID(ctx context.Context, tx bun.IDB, tenant tenantRef, es []logs.Entry, out map[idKey]logstore.RawEntry) error {
 	for len(es) > 0 {
 		chunk := es[:min(len(es), 1000)]
 		es = es[len(chunk):]

@@ -105,6 +105,10 @@ func (s *Store) apply(ctx context.Context, tx bun.Tx, e logstore.Effect) error {
 		return s.applyRollup(ctx, tx, e)
 	case logstore.LogStreamDelivered:
 		return s.applyDelivered(ctx, tx, e)
+	case logstore.TreeEffect:
+		return s.applyTree(ctx, tx, e)
+	case logstore.CheckpointEffect:
+		return s.applyCheckpoint(ctx, tx, e)
 	}
 	return fmt.Errorf("bunstore: effect %T: %w", e, logs.ErrInternal)
 }

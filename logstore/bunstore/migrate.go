@@ -36,6 +36,7 @@ func init() {
 	step("20261202000002", "tenant_settings", migrateTenantSettings)
 	step("20261203000001", "compact_entries", migrateCompactEntries)
 	step("20261204000001", "log_streams", migrateLogStreams)
+	step("20261205000001", "verifiable_log", migrateTree)
 }
 
 // step registers a migration whose statements run in one transaction.
@@ -412,6 +413,11 @@ func servingGrants(role string) []string {
 		"GRANT SELECT, INSERT, UPDATE ON log_counts_hour, log_counts_day TO " + r,
 		"GRANT SELECT ON log_purges TO " + r,
 		"GRANT SELECT, INSERT, UPDATE ON log_tenant_settings TO " + r,
+		// The verifiable log's leaves and checkpoints are evidence: the
+		// serving role adds to them and never changes them; the heads are
+		// the consumer's bookkeeping, which verification does not trust.
+		"GRANT SELECT, INSERT ON log_tree_leaves, log_tree_checkpoints TO " + r,
+		"GRANT SELECT, INSERT, UPDATE ON log_tree_heads TO " + r,
 		"GRANT SELECT ON " + migrationTable + " TO " + r,
 	}
 }

@@ -142,6 +142,7 @@ func TestSchemaIsDistributable(t *testing.T) {
 	distributed := map[string]string{ // table -> distribution column
 		"log_entries": "tenant", "log_counts_hour": "tenant_id", "log_counts_day": "tenant_id",
 		"log_tenant_settings": "tenant_id", "log_purges": "tenant_id", "log_streams": "tenant_id",
+		"log_tree_leaves": "tenant", "log_tree_checkpoints": "tenant_id", "log_tree_heads": "tenant_id",
 	}
 	local := []string{"log_tenants", "log_export_jobs", "log_consumers", "logstream_tickets", "logs_migrations", "logs_migration_locks"}
 	exceptions := map[string]bool{"log_entries_by_cursor": true, "log_export_jobs_status_idx": true}

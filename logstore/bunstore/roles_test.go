@@ -42,7 +42,7 @@ func TestServingRoleConformance(t *testing.T) {
 	testdb.Postgres(t) // skip early when PostgreSQL is not there
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
 		s, owner := openAsServingRole(t)
-		return storetest.Harness{Store: s, Jobs: s, Tickets: s, Consumers: s, Settings: s, Streams: s, Dialect: "pg",
+		return storetest.Harness{Store: s, Jobs: s, Tickets: s, Consumers: s, Settings: s, Streams: s, Trees: s, Dialect: "pg",
 			Exec: func(ctx context.Context, q string) error {
 				_, err := owner.DB().ExecContext(ctx, q)
 				return err
@@ -84,6 +84,15 @@ func TestServingRoleCannotChangeEntries(t *testing.T) {
 		`CREATE OR REPLACE FUNCTION log_entries_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`,
 		"CREATE TABLE log_entries_p209901 PARTITION OF log_entries FOR VALUES FROM ('2099-01-01') TO ('2099-02-01')",
 		"SELECT log_entries_create_partition('2099-01-01')",
+		// The verifiable log's evidence: insert only.
+		"UPDATE log_tree_leaves SET hashes = hashes",
+		"DELETE FROM log_tree_leaves",
+		"TRUNCATE log_tree_leaves",
+		"ALTER TABLE log_tree_leaves DISABLE TRIGGER ALL",
+		"UPDATE log_tree_checkpoints SET note = ''",
+		"DELETE FROM log_tree_checkpoints",
+		"TRUNCATE log_tree_checkpoints",
+		"DELETE FROM log_tree_heads",
 	} {
 		_, err := s.DB().ExecContext(ctx, q)
 		require.Error(t, err, q)

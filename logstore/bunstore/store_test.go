@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) storetest.Harness {
 				s, err := bunstore.Open(context.Background(), testdb.URL(t, backend), &bunstore.Options{MaxRetention: -1})
 				require.NoError(t, err)
-				return storetest.Harness{Store: s, Jobs: s, Tickets: s, Consumers: s, Settings: s, Streams: s, Dialect: s.Dialect(),
+				return storetest.Harness{Store: s, Jobs: s, Tickets: s, Consumers: s, Settings: s, Streams: s, Trees: s, Dialect: s.Dialect(),
 					Exec: func(ctx context.Context, q string) error {
 						_, err := s.DB().ExecContext(ctx, q)
 						return err

@@ -37,6 +37,9 @@ type Harness struct {
 	Jobs      logstore.ExportJobs
 	Tickets   logstore.TicketLedger
 	Consumers logstore.Consumers
+	// Trees keeps the verifiable log (nil: not tested; it needs
+	// Consumers too).
+	Trees logstore.Trees
 	// Settings, when set, keeps entries forever by default and lets a
 	// tenant set any retention (the policy of the suite's stores).
 	Settings logstore.Settings
@@ -78,6 +81,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"Stats", testStats},
 		{"TenantRetention", testTenantRetention},
 		{"LogStreams", testLogStreams},
+		{"Trees", testTrees},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
