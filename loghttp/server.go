@@ -143,7 +143,7 @@ type Server struct {
 	requestLimits  *limiters                       // requests per second of each tenant
 	ingestLimits   *limiters                       // entries per second of each tenant
 	readiness      readiness                       // the last round of /readyz
-	verifies verifying // the verifications running
+	verifies       verifying                       // the verifications running
 }
 
 // pathRoute matches the path of a route, whatever the method.

@@ -61,9 +61,9 @@ type Config struct {
 	LogStreamsMaxPerTenant int
 	LogStreamsKey          string
 	LogStreamsLease        time.Duration
-	SigningKey         string
-	CheckpointInterval time.Duration
-	CheckpointEntries  int
+	SigningKey             string
+	CheckpointInterval     time.Duration
+	CheckpointEntries      int
 }
 
 // setting is a flag; its environment variable is LOGSD_ and the name in
