@@ -83,7 +83,10 @@ func startLogsd(ctx context.Context, c *config, dsn string, logf func(string, ..
 		// margin so that its oldest entries stay in it during the run.
 		"--retention", "2400h", "--retention-max", "2400h",
 		"--stream-max", strconv.Itoa(c.Streams+100), "--stream-max-per-tenant", strconv.Itoa(c.Streams+100))
-	s.cmd.Env = append(os.Environ(), "LOGSD_JWT_SECRET="+string(s.secret))
+	// The benchmark measures throughput: the per-tenant rate limits (100
+	// requests/s, 20,000 entries/s by default) are off. Environment, not
+	// flags, so that a logsd from before them (-logsd) starts too.
+	s.cmd.Env = append(os.Environ(), "LOGSD_JWT_SECRET="+string(s.secret), "LOGSD_TENANT_RPS=0", "LOGSD_TENANT_INGEST_EPS=0")
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
 		logFile.Close()
