@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +29,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ithbat/logs/internal/logsdtest"
 	"github.com/ithbat/logs/internal/openapitest"
 	"github.com/ithbat/logs/internal/testdb"
 	"github.com/ithbat/logs/loghttp"
@@ -159,22 +159,7 @@ func TestConfig(t *testing.T) {
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type syncBuffer = logsdtest.SyncBuffer
 
 // run runs one logsd command to completion and returns its stdout.
 func run(tb testing.TB, env map[string]string, args ...string) (string, error) {
