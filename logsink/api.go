@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -139,7 +140,8 @@ func (m *Manager) check(ctx context.Context, ls *logstore.LogStream) error {
 			return logs.Invalid("url", "must not have a #fragment")
 		}
 		if err := m.opts.Guard.CheckURL(ctx, u); err != nil {
-			return logs.Invalid("url", "%s", err.Error())
+			// The client reads "address refused: ...", not the package.
+			return logs.Invalid("url", "%s", strings.TrimPrefix(err.Error(), "logsink: "))
 		}
 		if ls.Format != "" {
 			return logs.Invalid("format", "is for blob streams (a webhook gets JSON)")
