@@ -84,15 +84,7 @@ func TestExportSurvivesKilledProcess(t *testing.T) {
 		for j := i; j < i+5000; j++ {
 			fmt.Fprintf(&b, `{"level":"error","source":"auth","message":"entry %d"}`+"\n", j)
 		}
-		req, err := http.NewRequest(http.MethodPost, first+"/api/v1/logs", strings.NewReader(b.String()))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("X-Tenant-ID", "acme")
-		req.Header.Set("Content-Type", "application/x-ndjson")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		postNDJSON(t, first, tok, "acme", b.String())
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -175,4 +167,18 @@ func TestExportSurvivesKilledProcess(t *testing.T) {
 		assert.False(t, seen[r[0]], "duplicate %s", r[0])
 		seen[r[0]] = true
 	}
+}
+
+// postNDJSON ingests body, NDJSON, for tenant and requires a 201.
+func postNDJSON(t *testing.T, base, tok, tenant, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/logs", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("X-Tenant-ID", tenant)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
 }

@@ -103,15 +103,7 @@ func TestLogStreamSurvivesKilledProcess(t *testing.T) {
 			for i := range n {
 				fmt.Fprintf(&b, `{"level":"info","source":"auth","message":"entry %03d"}`+"\n", i)
 			}
-			req, err := http.NewRequest(http.MethodPost, first+"/api/v1/logs", strings.NewReader(b.String()))
-			require.NoError(t, err)
-			req.Header.Set("Authorization", "Bearer "+writer)
-			req.Header.Set("X-Tenant-ID", "acme")
-			req.Header.Set("Content-Type", "application/x-ndjson")
-			resp, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			resp.Body.Close()
-			require.Equal(t, http.StatusCreated, resp.StatusCode)
+			postNDJSON(t, first, writer, "acme", b.String())
 
 			select {
 			case <-rc.held:
