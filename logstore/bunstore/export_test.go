@@ -3,6 +3,8 @@ package bunstore
 import (
 	"context"
 
+	"github.com/uptrace/bun"
+
 	"github.com/ithbat/logs/logquery"
 )
 
@@ -13,12 +15,18 @@ func TotalAndCount(ctx context.Context, s *Store, tenant string, f logquery.Filt
 	if err != nil || !ok {
 		return 0, 0, err
 	}
-	tq, targs := s.totalSQL(tenantRef{id: tenant, key: key}, f)
 	where, wargs, err := s.where(key, f, "")
 	if err != nil {
 		return 0, 0, err
 	}
-	q := "SELECT (" + tq + "), (SELECT count(*) FROM log_entries WHERE " + where + ")"
-	err = s.db.QueryRowContext(ctx, q, append(targs, wargs...)...).Scan(&total, &direct)
+	err = s.inSnapshot(ctx, func(ctx context.Context, db bun.IDB) error {
+		cp, err := s.rollupMark(ctx, db)
+		if err != nil {
+			return err
+		}
+		tq, targs := s.totalSQL(tenantRef{id: tenant, key: key}, f, cp)
+		q := "SELECT (" + tq + "), (SELECT count(*) FROM log_entries WHERE " + where + ")"
+		return db.QueryRowContext(ctx, q, append(targs, wargs...)...).Scan(&total, &direct)
+	})
 	return total, direct, err
 }

@@ -82,18 +82,23 @@ func (s *Store) Query(ctx context.Context, tenant string, f logquery.Filter) (lo
 		}
 		return nil
 	}
-	// SQLite: a read-only transaction is a deferred BEGIN (not the
-	// IMMEDIATE of the writers), whose reads share one WAL snapshot; outside
-	// one, an append could commit between the total and the page.
+	if err := s.inSnapshot(ctx, run); err != nil {
+		return logstore.Page{}, s.wrap("query", err)
+	}
+	return page, nil
+}
+
+// inSnapshot runs f in a read-only transaction whose statements share one
+// snapshot: REPEATABLE READ on PostgreSQL; on SQLite a deferred BEGIN (not
+// the IMMEDIATE of the writers), whose reads share one WAL snapshot.
+// Outside one, an append could commit between a total and its page, or
+// the rollup consumer advance between its checkpoint and its counts.
+func (s *Store) inSnapshot(ctx context.Context, f func(ctx context.Context, db bun.IDB) error) error {
 	opts := &sql.TxOptions{ReadOnly: true}
 	if s.pg {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
-	err := s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error { return run(ctx, tx) })
-	if err != nil {
-		return logstore.Page{}, s.wrap("query", err)
-	}
-	return page, nil
+	return s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error { return f(ctx, tx) })
 }
 
 // idArg is the placeholder of an id compared with the id column.
@@ -110,8 +115,12 @@ func (s *Store) idArg() string {
 // before it, newest first) and how many of them come before the entry
 // (less than the hour's count). The counts are those of Stats, exact.
 func (s *Store) seek(ctx context.Context, db bun.IDB, tenant tenantRef, f logquery.Filter, offset int64) (time.Time, int64, error) {
+	cp, err := s.rollupMark(ctx, db)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
 	counts := func(g logquery.Filter, days bool) ([]int64, map[int64]int64, error) {
-		q, args := s.statsRollupSQL(tenant, g, days)
+		q, args := s.statsRollupSQL(tenant, g, days, cp)
 		rows, err := db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, nil, s.wrap("seek", err)

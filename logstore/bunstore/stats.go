@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/logquery"
 	"github.com/ithbat/logs/logstore"
@@ -54,51 +56,58 @@ func (s *Store) Stats(ctx context.Context, tenant string, f logquery.Filter, int
 				"makes %d buckets of this range; at most %d are answered: choose a longer interval or a shorter range", n, logstore.MaxBuckets))
 		}
 	}
-	var q string
-	var args []any
-	if f.Search == "" && interval >= time.Hour {
-		q, args = s.statsRollupSQL(ref, f, interval == 24*time.Hour)
-	} else {
-		where, a, err := s.where(ref.key, f, "")
-		if err != nil {
-			return logstore.Stats{}, err
-		}
-		q = "SELECT " + s.bucketExpr(unit) + " AS b, " + s.levelNameExpr() + ", source, count(*) FROM log_entries WHERE " + where + " GROUP BY 1, 2, 3"
-		args = a
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return logstore.Stats{}, s.wrap("stats", err)
-	}
-	defer rows.Close()
 	st := logstore.Stats{Levels: map[logs.Level]int64{}, Sources: map[string]int64{}}
 	byBucket := map[int64]*logstore.Bucket{}
 	oldest := int64(0)
-	for rows.Next() {
-		var b, n int64
-		var level, source string
-		if err := rows.Scan(&b, &level, &source, &n); err != nil {
-			return logstore.Stats{}, s.wrap("stats", err)
+	err = s.inSnapshot(ctx, func(ctx context.Context, db bun.IDB) error {
+		var q string
+		var args []any
+		if f.Search == "" && interval >= time.Hour {
+			cp, err := s.rollupMark(ctx, db)
+			if err != nil {
+				return err
+			}
+			q, args = s.statsRollupSQL(ref, f, interval == 24*time.Hour, cp)
+		} else {
+			where, a, err := s.where(ref.key, f, "")
+			if err != nil {
+				return err
+			}
+			q = "SELECT " + s.bucketExpr(unit) + " AS b, " + s.levelNameExpr() + ", source, count(*) FROM log_entries WHERE " + where + " GROUP BY 1, 2, 3"
+			args = a
 		}
-		if n == 0 {
-			continue
+		rows, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
 		}
-		b = floor(b, unit)
-		bk := byBucket[b]
-		if bk == nil {
-			bk = &logstore.Bucket{Start: time.UnixMicro(b).UTC(), Levels: map[logs.Level]int64{}}
-			byBucket[b] = bk
+		defer rows.Close()
+		for rows.Next() {
+			var b, n int64
+			var level, source string
+			if err := rows.Scan(&b, &level, &source, &n); err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			b = floor(b, unit)
+			bk := byBucket[b]
+			if bk == nil {
+				bk = &logstore.Bucket{Start: time.UnixMicro(b).UTC(), Levels: map[logs.Level]int64{}}
+				byBucket[b] = bk
+			}
+			bk.Count += n
+			bk.Levels[logs.Level(level)] += n
+			st.Total += n
+			st.Levels[logs.Level(level)] += n
+			st.Sources[source] += n
+			if oldest == 0 || b < oldest {
+				oldest = b
+			}
 		}
-		bk.Count += n
-		bk.Levels[logs.Level(level)] += n
-		st.Total += n
-		st.Levels[logs.Level(level)] += n
-		st.Sources[source] += n
-		if oldest == 0 || b < oldest {
-			oldest = b
-		}
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		return logstore.Stats{}, s.wrap("stats", err)
 	}
 	first := oldest
@@ -143,7 +152,7 @@ func (s *Store) bucketExpr(unit int64) string {
 // at an hourly (daily with days) interval: rows (bucket, level, source, n)
 // whose n sum to the exact counts (see totalSQL), buckets of an hour, or of
 // a day for the whole days when days is set.
-func (s *Store) statsRollupSQL(tenant tenantRef, f logquery.Filter, days bool) (string, []any) {
+func (s *Store) statsRollupSQL(tenant tenantRef, f logquery.Filter, days bool, cp logstore.Cursor) (string, []any) {
 	p := planCount(f)
 	entryConds, entryArgs := keyConds(f, true)
 	rollupConds, rollupArgs := keyConds(f, false)
@@ -188,6 +197,6 @@ func (s *Store) statsRollupSQL(tenant tenantRef, f logquery.Filter, days bool) (
 		args = append(args, rollupArgs...)
 		args = append(args, a...)
 	}
-	s.countParts(p, days, direct, rollup)
+	s.countParts(p, days, cp, direct, rollup)
 	return strings.Join(parts, " UNION ALL "), args
 }
