@@ -234,6 +234,27 @@ func TestIngest(t *testing.T) {
 			assert.Equal(t, in.IDs[2], l.Logs[0].ID)
 			assert.Equal(t, map[string]any{}, l.Logs[0].Metadata)
 		})
+		t.Run("strings read as JSON writes them, whatever the spacing", func(t *testing.T) {
+			// The batch is split by the scanner and strings without escapes
+			// are taken as they are; escaped ones are decoded.
+			var in ingested
+			post(t, "strings", "application/json", strings.NewReader("{ \"logs\" :\n [ {\"level\" : \"info\",\t\"source\":\"café\", \"message\":\"say \\\"hi\\\"\\n\\tok \\u00e9 \\/ \\ud83d\\ude00\"} ,\r\n"+
+				"  {\"level\":\"warn\",\"source\":\"plain\",\"message\":\"naïve 😀 <b>&amp;</b>\",\"metadata\":{ \"k\" : \"v\\u0041\" }}  ]  }")).data(t, 201, &in)
+			require.Equal(t, 2, in.Count)
+			l := e.list(t, "strings", "")
+			require.Len(t, l.Logs, 2)
+			byMessage := map[string]string{}
+			for _, g := range l.Logs {
+				byMessage[g.Source] = g.Message
+			}
+			assert.Equal(t, "say \"hi\"\n\tok é / 😀", byMessage["café"])
+			assert.Equal(t, "naïve 😀 <b>&amp;</b>", byMessage["plain"])
+			for _, g := range l.Logs {
+				if g.Source == "plain" {
+					assert.Equal(t, map[string]any{"k": "vA"}, g.Metadata)
+				}
+			}
+		})
 		t.Run("retried batch creates no duplicates", func(t *testing.T) {
 			body := `{"logs":[{"id":"0192f7a0-3b1c-7d2e-8f00-000000000001","level":"info","source":"a","message":"once"},
 				{"id":"0192f7a0-3b1c-7d2e-8f00-000000000002","level":"info","source":"a","message":"twice"}]}`
