@@ -18,18 +18,24 @@ import (
 	"github.com/ithbat/logs/logstore"
 )
 
-// Appends are group-committed: Append validates its batch, hands it to the
-// store's committer and waits. The committer takes every batch that is
-// waiting when it is free and writes them in one transaction, so that many
-// small concurrent appends (one entry per HTTP request from many clients)
-// cost one commit, one set of locks and one wake-up instead of one each.
+// Appends are group-committed: Append validates its batch, hands it to
+// one of the store's committers and waits. A committer takes every batch
+// that is waiting when it is free and writes them in one transaction, so
+// that many small concurrent appends (one entry per HTTP request from many
+// clients) cost one commit, one set of locks and one wake-up instead of
+// one each. PostgreSQL has pgCommitters of them, so that the index upkeep
+// of several groups runs on several cores (one committer wrote 16,600
+// entries/s in batches of 1,000 from 4 clients on 2 cores, with a core of
+// PostgreSQL idle); SQLite, which writes one transaction at a time, has one.
 // No batch is acknowledged before its transaction commits. A batch refused
 // on its own account (a conflict) is left out of the group; when the
 // group's transaction fails, each batch is written again alone, so that a
 // failing batch fails only its own Append.
 
 const (
-	insertChunk = 500
+	// pgCommitters is the number of groups PostgreSQL writes at once.
+	pgCommitters = 4
+	insertChunk  = 500
 	// maxGroup bounds the entries of one group transaction.
 	maxGroup = 20_000
 )

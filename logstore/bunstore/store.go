@@ -195,8 +195,14 @@ func New(db *bun.DB, opts *Options) *Store {
 	s.bg, s.cancel = context.WithCancel(context.Background())
 	s.appends = make(chan *pending)
 	s.notifyReq = make(chan struct{}, 1)
-	s.wg.Add(2)
-	go s.committer()
+	committers := 1 // SQLite writes one transaction at a time
+	if s.pg {
+		committers = pgCommitters
+	}
+	s.wg.Add(1 + committers)
+	for range committers {
+		go s.committer()
+	}
 	go s.notifier()
 	return s
 }
