@@ -258,13 +258,37 @@ func (s *logsd) waitConsumers(ctx context.Context, since time.Time) error {
 	}
 }
 
-// diskBytes is the size of the log table's partitions with their indexes,
-// the tenants' keys and the rollups.
+// diskBytes is the size of every table of logsd's database with its
+// indexes and TOAST: the log table's partitions, the tenants' keys, the
+// rollups, the verifiable log's leaves and the rest.
 func (s *logsd) diskBytes(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.QueryRow(ctx, `SELECT (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('log_entries'))
-		+ pg_total_relation_size('log_tenants') + pg_total_relation_size('log_counts_hour') + pg_total_relation_size('log_counts_day')`).Scan(&n)
+	err := s.db.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c
+		JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'm')`).Scan(&n)
 	return n, err
+}
+
+// diskParts is the size of each table of logsd's database with its
+// indexes (partitions summed into their table), largest first.
+func (s *logsd) diskParts(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT coalesce(p.relname, c.relname), sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c
+		JOIN pg_namespace ns ON ns.oid = c.relnamespace
+		LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
+		WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'm') GROUP BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, err
+		}
+		out[name] = n
+	}
+	return out, rows.Err()
 }
 
 type listAnswer struct {

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,9 +111,23 @@ func run(ctx context.Context, c *config) (rep *report, err error) {
 		if err != nil {
 			return rep, err
 		}
-		rep.add("disk per entry (table + indexes; logsd with its rollups)",
+		rep.add("disk per entry (every table with its indexes; logsd with its rollups and verifiable log)",
 			figure{Unit: "bytes", Values: []float64{float64(rb) / float64(c.N)}},
 			figure{Unit: "bytes", Values: []float64{float64(lb) / float64(c.N)}})
+		parts, err := srv.diskParts(ctx)
+		if err != nil {
+			return rep, err
+		}
+		names := slices.SortedFunc(maps.Keys(parts), func(a, b string) int { return cmp.Compare(parts[b], parts[a]) })
+		var b strings.Builder
+		for _, name := range names {
+			if parts[name] >= int64(c.N) { // at least a byte an entry
+				fmt.Fprintf(&b, ", %s %.0f", name, float64(parts[name])/float64(c.N))
+			}
+		}
+		if b.Len() > 0 {
+			rep.Notes = append(rep.Notes, "logsd's disk per entry by table (bytes, with indexes): "+b.String()[2:])
+		}
 	}
 	if c.Parts["list"] {
 		if err := measureLists(ctx, c, d, raw, srv, rep, logf); err != nil {
