@@ -260,7 +260,8 @@ func (s *Store) copyRows(ctx context.Context, conn bun.Conn, group []*pending, r
 			if err != nil {
 				return err
 			}
-			rows = append(rows, []any{p.key, e.CreatedAt.UTC(), id, int16(levelCodes[e.Level]), idAtTime(e.ID, e.CreatedAt),
+			rows = append(rows, []any{p.key, e.CreatedAt.UTC(), [16]byte(id), // not uuid.UUID: pgx would encode it through its driver.Valuer, as text
+				int16(levelCodes[e.Level]), idAtTime(e.ID, e.CreatedAt),
 				e.Source, e.Message, storedFold(e.Message), p.metas[i]})
 		}
 	}
