@@ -3,6 +3,7 @@ package bunstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -61,6 +62,53 @@ func TestPostgresWatermark(t *testing.T) {
 	assert.Equal(t, "slow", recs[0].Entry.Message, "the slow entry comes first: its cursor is lower")
 	assert.Equal(t, fast[0].ID, recs[1].Entry.ID)
 	assert.True(t, recs[0].Cursor.Less(recs[1].Cursor))
+}
+
+// TestPostgresCursorOrderAcrossDigits: the feed is in the numeric order of
+// transaction ids where their decimal form grows a digit (9999, then
+// 10000). The read once sorted by its output column xid::text, which
+// PostgreSQL's ORDER BY prefers to the table's xid: "10000" came before
+// "9999", and a reader that took one record at a time skipped 9999.
+func TestPostgresCursorOrderAcrossDigits(t *testing.T) {
+	ctx := context.Background()
+	s, err := bunstore.Open(ctx, testdb.Postgres(t), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "warm-up"}})
+	require.NoError(t, err)
+	// The largest power of ten below every transaction id of the cluster
+	// now: ids just below and at it are past the watermark.
+	var current uint64
+	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&current))
+	p := uint64(1)
+	for p*10 <= current {
+		p *= 10
+	}
+	require.Greater(t, p, uint64(10))
+	for i, xid := range []uint64{p - 2, p - 1, p, p + 1} {
+		_, err = s.DB().ExecContext(ctx, `INSERT INTO log_entries (tenant, id, created_at, level, source, message, metadata, id_at_time, xid)
+			SELECT key, gen_random_uuid(), now(), 0, 's', ?, '{}', false, CAST(? AS xid8) FROM log_tenants WHERE id = 't1'`,
+			fmt.Sprint("xid ", i), fmt.Sprint(xid))
+		require.NoError(t, err)
+	}
+	var got []string
+	at := logstore.Cursor{Epoch: p - 3}
+	for range 10 {
+		recs, err := s.After(ctx, "", at, 1)
+		require.NoError(t, err)
+		if len(recs) == 0 || recs[0].Cursor.Epoch > p+1 {
+			break
+		}
+		got = append(got, recs[0].Entry.Message)
+		at = recs[0].Cursor
+	}
+	assert.Equal(t, []string{"xid 0", "xid 1", "xid 2", "xid 3"}, got, "one record at a time, in the order of the ids %d to %d", p-2, p+1)
+	recs, err := s.After(ctx, "", logstore.Cursor{Epoch: p - 3}, 4)
+	require.NoError(t, err)
+	require.Len(t, recs, 4)
+	for i := 1; i < len(recs); i++ {
+		assert.True(t, recs[i-1].Cursor.Less(recs[i].Cursor), "records %d and %d in cursor order", i-1, i)
+	}
 }
 
 // TestPostgresNotifyAcrossStores: an append through one Store wakes a

@@ -647,7 +647,11 @@ func (s *Store) After(ctx context.Context, tenant string, after logstore.Cursor,
 		}
 	}
 	if s.pg {
-		q += " ORDER BY xid, seq LIMIT ?"
+		// Qualified: a bare xid would name the output column xid::text,
+		// which ORDER BY prefers, and sort the ids as text ("10000"
+		// before "9999": TestPostgresCursorOrderAcrossDigits) with no use
+		// of the (xid, seq) index.
+		q += " ORDER BY log_entries.xid, log_entries.seq LIMIT ?"
 	} else {
 		q += " ORDER BY seq LIMIT ?"
 	}
