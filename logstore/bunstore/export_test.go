@@ -19,7 +19,7 @@ func TotalAndCount(ctx context.Context, s *Store, tenant string, f logquery.Filt
 	if err != nil {
 		return 0, 0, err
 	}
-	err = s.inSnapshot(ctx, func(ctx context.Context, db bun.IDB) error {
+	err = s.inSnapshot(ctx, true, func(ctx context.Context, db bun.IDB) error {
 		cp, err := s.rollupMark(ctx, db)
 		if err != nil {
 			return err

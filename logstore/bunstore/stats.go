@@ -59,7 +59,7 @@ func (s *Store) Stats(ctx context.Context, tenant string, f logquery.Filter, int
 	st := logstore.Stats{Levels: map[logs.Level]int64{}, Sources: map[string]int64{}}
 	byBucket := map[int64]*logstore.Bucket{}
 	oldest := int64(0)
-	err = s.inSnapshot(ctx, func(ctx context.Context, db bun.IDB) error {
+	err = s.inSnapshot(ctx, f.Search == "" && interval >= time.Hour, func(ctx context.Context, db bun.IDB) error {
 		var q string
 		var args []any
 		if f.Search == "" && interval >= time.Hour {
