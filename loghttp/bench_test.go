@@ -2,8 +2,10 @@ package loghttp_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ithbat/logs/internal/testdb"
@@ -67,5 +69,47 @@ func BenchmarkList(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkIngestConcurrent posts one entry per request from 64
+// goroutines over loopback HTTP (the one-entry ingest of logsbench) and
+// reports requests per second, per backend.
+func BenchmarkIngestConcurrent(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			e := newEnv(b, openStore(b, backend), &envOptions{opts: loghttp.Options{Limits: loghttp.Limits{RPS: -1, IngestEPS: -1}}})
+			tok := token(b, "bench", loghttp.PermWrite)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+			var n atomic.Int64
+			b.SetParallelism(32) // 64 goroutines on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					body := fmt.Sprintf(`{"level":"info","source":"auth","message":"user %d signed in from 102.45.67.89","metadata":{"userId":"u%d","ip":"102.45.67.89"}}`, i, i)
+					req, err := http.NewRequest(http.MethodPost, e.URL+"/api/v1/logs", strings.NewReader(body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					req.Header.Set("Authorization", "Bearer "+tok)
+					req.Header.Set("X-Tenant-ID", "bench")
+					req.Header.Set("Content-Type", "application/json")
+					res, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusCreated {
+						b.Errorf("status %d", res.StatusCode)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "requests/s")
+		})
 	}
 }
