@@ -15,6 +15,7 @@ import (
 
 	"github.com/ithbat/logs"
 	"github.com/ithbat/logs/logquery"
+	"github.com/ithbat/logs/logstore"
 )
 
 // listResponse is the data of GET /api/v1/logs, as the API document shows,
@@ -323,6 +324,12 @@ func decodeEntry(raw json.RawMessage, obj map[string]json.RawMessage, i int, ten
 		t, err := time.Parse(time.RFC3339Nano, createdAt)
 		if err != nil {
 			return e, logs.Invalid(prefix+"createdAt", "must be an RFC 3339 timestamp with an offset, such as 2026-03-18T14:32:07Z")
+		}
+		if t.IsZero() {
+			// Year 1 is Go's zero time, which the store reads as "not
+			// given" (and would replace with now): refused like any other
+			// time before 1970.
+			return e, logs.Invalid(prefix+"createdAt", "must be between 1970 and %s from now", logstore.MaxFutureSkew)
 		}
 		e.CreatedAt = t
 	}

@@ -331,6 +331,7 @@ func TestIngest(t *testing.T) {
 			{"createdAt a number", "", `{"level":"info","source":"a","message":"m","createdAt":1742385000}`, 400, "invalid_argument", "logs[0].createdAt"},
 			{"createdAt far in the future", "", `{"level":"info","source":"a","message":"m","createdAt":"2999-01-01T00:00:00Z"}`, 400, "invalid_argument", "logs[0].createdAt"},
 			{"createdAt before 1970", "", `{"level":"info","source":"a","message":"m","createdAt":"1969-12-31T23:59:59Z"}`, 400, "invalid_argument", "logs[0].createdAt"},
+			{"createdAt in year 1 (Go's zero time, once stored as now)", "", `{"level":"info","source":"a","message":"m","createdAt":"0001-01-01T00:00:00Z"}`, 400, "invalid_argument", "logs[0].createdAt"},
 			{"id not a UUID", "", `{"id":"42","level":"info","source":"a","message":"m"}`, 400, "invalid_argument", "logs[0].id"},
 			{"id a number", "", `{"id":42,"level":"info","source":"a","message":"m"}`, 400, "invalid_argument", "logs[0].id"},
 			{"NDJSON bad line", "application/x-ndjson", "{\"level\":\"info\",\"source\":\"a\",\"message\":\"m\"}\n{\"level\":\"info\",\"source\":\"a\",\"message\":\"m\"}\n{oops}\n", 400, "invalid_argument", "logs[2]"},
