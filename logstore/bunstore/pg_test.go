@@ -19,17 +19,27 @@ import (
 	"github.com/ithbat/logs/logstore/bunstore"
 )
 
+// openWarm opens a store on a scratch PostgreSQL database (closed with
+// the test) and appends one entry to tenant t1, so that the tenant's key
+// and the partition of now exist before a test writes rows by hand.
+func openWarm(t *testing.T) *bunstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := bunstore.Open(ctx, testdb.Postgres(t), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "warm-up"}})
+	require.NoError(t, err)
+	return s
+}
+
 // TestPostgresWatermark: a transaction that took its sequence value first
 // but commits last must not let a later cursor pass it.
 func TestPostgresWatermark(t *testing.T) {
 	ctx := context.Background()
-	s, err := bunstore.Open(ctx, testdb.Postgres(t), nil)
-	require.NoError(t, err)
-	defer s.Close()
-	// Make sure the partition exists before the manual transaction.
-	_, err = s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "warm-up"}})
-	require.NoError(t, err)
+	s := openWarm(t)
 	var seen []logstore.Record
+	var err error
 	require.Eventually(t, func() bool {
 		seen, err = s.After(ctx, "", logstore.Cursor{}, 100)
 		return err == nil && len(seen) == 1
@@ -71,11 +81,8 @@ func TestPostgresWatermark(t *testing.T) {
 // "9999", and a reader that took one record at a time skipped 9999.
 func TestPostgresCursorOrderAcrossDigits(t *testing.T) {
 	ctx := context.Background()
-	s, err := bunstore.Open(ctx, testdb.Postgres(t), nil)
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Append(ctx, "t1", []logs.Entry{{Level: logs.LevelInfo, Source: "s", Message: "warm-up"}})
-	require.NoError(t, err)
+	s := openWarm(t)
+	var err error
 	// The largest power of ten below every transaction id of the cluster
 	// now: ids just below and at it are past the watermark.
 	var current uint64
